@@ -1,0 +1,143 @@
+"""host_stub's implementation of the CRM extension interface (``kw_crm/hookspecs.py``).
+
+It never imports kw_crm: the hook names are the contract."""
+import pluggy
+from flask import url_for
+from flask_login import current_user
+from sqlalchemy import exists, func, select
+
+from . import features
+from .models import Invoice, PortalCustomer, Project, Subscription, Ticket, User, db
+
+hookimpl = pluggy.HookimplMarker("kw_platform")
+
+
+@hookimpl
+def crm_current_user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+@hookimpl
+def crm_current_tenant_id():
+    return current_user.tenant_id if current_user.is_authenticated else None
+
+
+@hookimpl
+def crm_feature_enabled(tenant_id, name):
+    return features.is_enabled(tenant_id, name)
+
+
+@hookimpl
+def crm_user_has_permission(user, permission):
+    return permission in (user.permissions or [])
+
+
+@hookimpl
+def crm_user_model():
+    return User
+
+
+@hookimpl
+def crm_customer_model():
+    return PortalCustomer
+
+
+@hookimpl
+def crm_create_customer(tenant_id, name, fields):
+    customer = PortalCustomer(tenant_id=tenant_id, name=name, email=(fields or {}).get("email"))
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+@hookimpl
+def crm_send_mail(to, subject, body):
+    from flask import current_app
+
+    current_app.extensions["host_stub"].mailer.send(to, subject, body)
+    return True
+
+
+@hookimpl
+def crm_layout_template():
+    return "host_stub/layout.html"
+
+
+@hookimpl
+def crm_contact_tabs(contact):
+    """Projects and Tickets assigned to the contact (always shown, possibly empty)."""
+    projects = db.session.execute(
+        select(Project.name, Project.status)
+        .where(Project.tenant_id == contact.tenant_id, Project.contact_id == contact.id)
+        .order_by(Project.id.desc())
+    ).all()
+    return {"key": "projects", "label": "Projects", "columns": ["Project", "Status"],
+            "rows": [list(r) for r in projects]}
+
+
+@hookimpl
+def crm_user_admin_url(user):
+    return url_for("host.user_detail", user_id=user.id)
+
+
+@hookimpl
+def crm_customer_has_active_subscription(tenant_id, customer_id):
+    return db.session.scalar(select(exists().where(
+        Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id,
+        Subscription.status.in_(("active", "trial")))))
+
+
+@hookimpl
+def crm_customer_has_finance_history(tenant_id, customer_id):
+    return db.session.scalar(select(
+        exists().where(Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id)
+        | exists().where(Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id)))
+
+
+@hookimpl
+def crm_customer_billing_summary(tenant_id, customer_id):
+    subs = db.session.scalars(select(Subscription).where(
+        Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id)
+        .order_by(Subscription.started_at.desc())).all()
+    invoices = db.session.scalars(select(Invoice).where(
+        Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id)
+        .order_by(Invoice.issued_at.desc()).limit(10)).all()
+    outstanding = db.session.execute(
+        select(Invoice.currency, func.sum(Invoice.amount_cents))
+        .where(Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id, Invoice.status == "open")
+        .group_by(Invoice.currency)).all()
+    return {
+        "subscriptions": [{"id": s.id, "product": s.product, "plan": s.plan, "status": s.status,
+                           "amount_cents": s.amount_cents, "currency": s.currency,
+                           "started_at": s.started_at.isoformat()} for s in subs],
+        "invoices": [{"id": i.id, "number": i.number, "amount_cents": i.amount_cents, "currency": i.currency,
+                      "status": i.status, "issued_at": i.issued_at.isoformat()} for i in invoices],
+        "outstanding_ar_cents": {currency: int(total) for currency, total in outstanding},
+    }
+
+
+@hookimpl
+def crm_create_subscription(tenant_id, customer_id, product, plan, trial):
+    if db.session.scalar(select(exists().where(
+            Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id,
+            Subscription.product == product, Subscription.status.in_(("active", "trial"))))):
+        raise ValueError(f"the customer already has a subscription for {product}")
+    sub = Subscription(tenant_id=tenant_id, customer_id=customer_id, product=product, plan=plan,
+                       status="trial" if trial else "active")
+    db.session.add(sub)
+    db.session.flush()
+    return sub.id
+
+
+class TicketsTab:
+    """A second, separate contributor: the helpdesk's Tickets tab."""
+
+    @hookimpl
+    def crm_contact_tabs(self, contact):
+        tickets = db.session.execute(
+            select(Ticket.subject, Ticket.status)
+            .where(Ticket.tenant_id == contact.tenant_id, Ticket.contact_id == contact.id)
+            .order_by(Ticket.id.desc())
+        ).all()
+        return {"key": "tickets", "label": "Tickets", "columns": ["Ticket", "Status"],
+                "rows": [list(r) for r in tickets]}

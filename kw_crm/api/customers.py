@@ -1,0 +1,2 @@
+"""Customers API (see its issue)."""
+from . import api_bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Imports API (see its issue)."""
+from . import api_bp  # noqa: F401

@@ -1,0 +1,31 @@
+"""Wiring the CRM into a Flask app: state, session hooks, blueprints, CLI, templates."""
+from dataclasses import dataclass
+
+from flask import Flask
+
+from . import signals, tenancy
+
+
+@dataclass
+class CrmState:
+    plugin_manager: object
+
+
+def init_app(app: Flask, plugin_manager) -> None:
+    app.extensions["kw_crm"] = CrmState(plugin_manager)
+    app.config.setdefault("CRM_DEFAULT_CURRENCY", "USD")
+    app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+    app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+    app.config.setdefault("CRM_PAGE_SIZE", 50)
+    tenancy.install()
+    signals.install()
+
+    from . import models  # noqa: F401 - registers the tables on the CRM metadata
+    from .api import api_bp
+    from .cli import crm_cli
+    from .web import admin_bp, web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.cli.add_command(crm_cli)

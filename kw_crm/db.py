@@ -1,0 +1,46 @@
+"""The CRM's declarative base and its view of the host's database session.
+
+CRM models have their own metadata (tables prefixed ``crm_``, a naming convention that keeps
+constraint names stable on SQLite and PostgreSQL) but share the host's Flask-SQLAlchemy
+session, so host rows (a new PortalCustomer) and CRM rows commit in one transaction."""
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase, Session
+from werkzeug.local import LocalProxy
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _host_session() -> Session:
+    return current_app.extensions["sqlalchemy"].session
+
+
+session: Session = LocalProxy(_host_session)  # type: ignore[assignment]
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamps: one convention on SQLite and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def commit() -> None:
+    """Commit the shared session, then send the signals and deliver the outbox rows the
+    transaction queued. Services end their writes with this."""
+    from . import signals
+    from .services import outbox
+
+    session.commit()
+    signals.send_committed(session)
+    outbox.deliver_pending()

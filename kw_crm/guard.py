@@ -1,0 +1,67 @@
+"""The one access guard of every CRM blueprint: feature flag -> admin role -> tenant.
+
+Applied once per blueprint with ``before_request``, so a new route is guarded without anyone
+remembering to. Order of answers (contract section 3): anonymous -> login (302 / 401 JSON);
+unknown tenant or feature off -> 404 as if the route did not exist; not an ADMIN -> 403.
+On success the request's tenant is bound for the tenancy hooks and the user kept in ``g``."""
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, request, url_for
+
+from . import DELETE_PERMISSION, FEATURE, host
+from .errors import Forbidden
+from .tenancy import bind_tenant
+
+
+def _wants_json() -> bool:
+    return request.blueprint is not None and request.blueprint.startswith("crm_api")
+
+
+def _deny(status: int, message: str):
+    if _wants_json():
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}[status]
+        return jsonify(error={"code": code, "message": message}), status
+    abort(status)
+
+
+def check_access():
+    user = host.current_user()
+    if user is None:
+        if _wants_json():
+            return _deny(401, "Log in first.")
+        login = current_app.config.get("CRM_LOGIN_URL") or url_for("host.login")
+        return redirect(f"{login}?next={request.full_path.rstrip('?')}" if "?" not in login else login)
+    tenant_id = host.current_tenant_id()
+    if tenant_id is None or not host.feature_enabled(tenant_id, FEATURE):
+        return _deny(404, "Not found.")
+    if getattr(user, "role", None) != "ADMIN":
+        return _deny(403, "CRM pages are for admins.")
+    bind_tenant(tenant_id)
+    g.crm_user = user
+
+
+def finish_request(response):
+    """Send the signals of this request's commits and deliver what it queued in the outbox;
+    write requests also retry older due messages."""
+    from . import signals
+    from .db import session
+    from .services import outbox
+
+    signals.send_committed(session)
+    if g.get("crm_user") is not None:
+        outbox.deliver_pending(force=request.method not in ("GET", "HEAD", "OPTIONS"))
+    return response
+
+
+def protect(blueprint: Blueprint) -> Blueprint:
+    blueprint.before_request(check_access)
+    blueprint.after_request(finish_request)
+    return blueprint
+
+
+def current_actor():
+    """The admin making this request (set by the guard)."""
+    return g.crm_user
+
+
+def require_delete_permission() -> None:
+    if not host.has_permission(g.crm_user, DELETE_PERMISSION):
+        raise Forbidden(f"You need the {DELETE_PERMISSION} permission to archive or delete.")

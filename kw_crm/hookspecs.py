@@ -1,0 +1,110 @@
+"""The CRM extension interface: what a host must (or may) offer kw_crm.
+
+The host implements these with ``pluggy.HookimplMarker("kw_platform")``; kw_crm adds this
+module to the host's plugin manager from ``platform_add_hookspecs``. Only ``kw_crm.host`` calls
+them. Besides these hooks the CRM expects the host to run Flask-SQLAlchemy
+(``app.extensions["sqlalchemy"]``), whose session the CRM shares so that host and CRM rows
+commit together.
+
+User objects the hooks return carry ``id, tenant_id, email, name, role ("ADMIN" | "STAFF" |
+"VENDOR"), active``; customer (company) objects carry ``id, tenant_id, name``.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kw_platform")
+
+
+# --- required -------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def crm_current_user():
+    """Called by the guard on every CRM request. Return the logged-in host user, or ``None``
+    for an anonymous (or deactivated, or expired) session."""
+
+
+@hookspec(firstresult=True)
+def crm_current_tenant_id():
+    """Called by the guard on every CRM request after a user is known. Return the id of the
+    tenant the request belongs to, or ``None`` when it cannot be resolved (answered with 404)."""
+
+
+@hookspec(firstresult=True)
+def crm_feature_enabled(tenant_id, name):
+    """Called by the guard and the nav entry. Return ``True`` when feature ``name`` is
+    switched on for ``tenant_id``."""
+
+
+@hookspec(firstresult=True)
+def crm_user_has_permission(user, permission):
+    """Called before archive and hard delete (``permission == "crm.delete"``). Return ``True``
+    when ``user`` holds ``permission``."""
+
+
+@hookspec(firstresult=True)
+def crm_user_model():
+    """Called when the CRM lists or validates owners and VENDOR links. Return the host's
+    SQLAlchemy user class (attributes as in the module docstring)."""
+
+
+@hookspec(firstresult=True)
+def crm_customer_model():
+    """Called when the CRM reads companies. Return the host's SQLAlchemy PortalCustomer class
+    (``id, tenant_id, name``)."""
+
+
+@hookspec(firstresult=True)
+def crm_create_customer(tenant_id, name, fields):
+    """Called when a contact names a company the tenant does not have yet, or when a customer
+    is created from the CRM. Create the PortalCustomer in the shared session (flush, do not
+    commit) and return it. ``fields`` holds optional extras (``email``...). The host must keep
+    names unique per tenant, case-insensitively (a unique index), so concurrent creates fail
+    loudly instead of duplicating."""
+
+
+@hookspec(firstresult=True)
+def crm_send_mail(to, subject, body):
+    """Called by the CRM's outbox after commit (e.g. the deal-won mail). Send it now; raise
+    any exception when the mail could not be handed over, and the CRM will retry later."""
+
+
+@hookspec(firstresult=True)
+def crm_layout_template():
+    """Called when a CRM page renders. Return the name of the host's base template; CRM pages
+    extend it and fill the blocks ``title`` and ``content``."""
+
+
+# --- optional: a host without them still gets a working CRM ----------------------------------
+
+@hookspec
+def crm_contact_tabs(contact):
+    """Called when the contact page renders. Return ``{"key", "label", "columns": [..],
+    "rows": [[..]]}`` for an extra tab (Projects, Tickets...) or ``None``. No answer, no tab."""
+
+
+@hookspec(firstresult=True)
+def crm_user_admin_url(user):
+    """Called on contractor/vendor contacts linked to a VENDOR login. Return the URL of the
+    host's page for that login, or ``None`` to show the login without a link."""
+
+
+@hookspec(firstresult=True)
+def crm_customer_has_active_subscription(tenant_id, customer_id):
+    """Called before a customer is archived. Return ``True`` to block the archive."""
+
+
+@hookspec(firstresult=True)
+def crm_customer_has_finance_history(tenant_id, customer_id):
+    """Called before a customer is hard-deleted. Return ``True`` when invoices or other
+    finance records exist, which blocks the delete."""
+
+
+@hookspec(firstresult=True)
+def crm_customer_billing_summary(tenant_id, customer_id):
+    """Called by the customer workspace. Return ``{"subscriptions": [..], "invoices": [..],
+    "outstanding_ar_cents": {currency: cents}}`` or ``None`` when the host has no billing."""
+
+
+@hookspec(firstresult=True)
+def crm_create_subscription(tenant_id, customer_id, product, plan, trial):
+    """Called when a won deal is converted into a subscription. Create it in the shared session
+    and return its id; raise ``ValueError`` with a message when the plan does not fit."""

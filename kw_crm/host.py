@@ -1,0 +1,98 @@
+"""The only place that calls the host: thin accessors over the CRM extension hooks."""
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from .tenancy import require_tenant_id
+
+
+def _hook():
+    return current_app.extensions["kw_crm"].plugin_manager.hook
+
+
+def current_user():
+    return _hook().crm_current_user()
+
+
+def current_tenant_id() -> int | None:
+    return _hook().crm_current_tenant_id()
+
+
+def feature_enabled(tenant_id: int | None, name: str) -> bool:
+    return tenant_id is not None and bool(_hook().crm_feature_enabled(tenant_id=tenant_id, name=name))
+
+
+def has_permission(user, permission: str) -> bool:
+    return user is not None and bool(_hook().crm_user_has_permission(user=user, permission=permission))
+
+
+def user_model():
+    return _hook().crm_user_model()
+
+
+def customer_model():
+    return _hook().crm_customer_model()
+
+
+def tenant_users() -> Select:
+    """Users of the bound tenant (the host's table, filtered here because it is not ours)."""
+    User = user_model()
+    return select(User).where(User.tenant_id == require_tenant_id())
+
+
+def active_tenant_user(user_id: int):
+    """The active user ``user_id`` of the bound tenant, or ``None``."""
+    from .db import session
+
+    User = user_model()
+    return session.scalar(tenant_users().where(User.id == user_id, User.active.is_(True)))
+
+
+def tenant_customers() -> Select:
+    Customer = customer_model()
+    return select(Customer).where(Customer.tenant_id == require_tenant_id())
+
+
+def tenant_customer(customer_id: int):
+    from .db import session
+
+    Customer = customer_model()
+    return session.scalar(tenant_customers().where(Customer.id == customer_id))
+
+
+def customer_by_name(name: str):
+    from .db import session
+
+    Customer = customer_model()
+    return session.scalar(tenant_customers().where(func.lower(Customer.name) == name.strip().lower()))
+
+
+def create_customer(name: str, **fields):
+    return _hook().crm_create_customer(tenant_id=require_tenant_id(), name=name.strip(), fields=fields)
+
+
+def send_mail(to: str, subject: str, body: str) -> None:
+    _hook().crm_send_mail(to=to, subject=subject, body=body)
+
+
+def layout_template() -> str:
+    return _hook().crm_layout_template() or "kw_crm/standalone.html"
+
+
+def contact_tabs(contact) -> list[dict]:
+    return [tab for tab in _hook().crm_contact_tabs(contact=contact) if tab]
+
+
+def user_admin_url(user) -> str | None:
+    return _hook().crm_user_admin_url(user=user)
+
+
+def customer_has_active_subscription(customer_id: int) -> bool:
+    return bool(_hook().crm_customer_has_active_subscription(tenant_id=require_tenant_id(), customer_id=customer_id))
+
+
+def customer_has_finance_history(customer_id: int) -> bool:
+    return bool(_hook().crm_customer_has_finance_history(tenant_id=require_tenant_id(), customer_id=customer_id))
+
+
+def customer_billing_summary(customer_id: int) -> dict | None:
+    return _hook().crm_customer_billing_summary(tenant_id=require_tenant_id(), customer_id=customer_id)

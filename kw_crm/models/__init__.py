@@ -1,0 +1,14 @@
+"""CRM models, one module per aggregate. Importing this package registers them all on
+``kw_crm.db.Base.metadata``."""
+from .activity import ACTIVITY_TYPES, Activity, Note
+from .attachment import Attachment
+from .audit import AuditEvent
+from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
+from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
+from .deal import Deal, Stage
+from .outbox import OutboxMessage
+
+__all__ = [
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "LIFECYCLE_STAGES", "Activity", "Attachment",
+    "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Note", "OutboxMessage", "Stage",
+]

@@ -1,0 +1,57 @@
+"""Pipeline stages and deals."""
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, utcnow
+from ..tenancy import TenantScoped
+
+
+class Stage(TenantScoped, Base):
+    __tablename__ = "crm_stages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key"),
+        CheckConstraint("probability >= 0 AND probability <= 100", name="probability_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(80))
+    probability: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(10))  # None (open) | "won" | "lost"
+
+
+class Deal(TenantScoped, Base):
+    __tablename__ = "crm_deals"
+    __table_args__ = (
+        CheckConstraint("value_cents >= 0", name="value_not_negative"),
+        Index("ix_crm_deals_tenant_stage", "tenant_id", "stage_id", "archived_at"),
+        Index("ix_crm_deals_tenant_contact", "tenant_id", "contact_id"),
+        Index("ix_crm_deals_tenant_customer", "tenant_id", "customer_id"),
+        Index("ix_crm_deals_tenant_owner", "tenant_id", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("crm_stages.id", ondelete="RESTRICT"))
+    expected_close_date: Mapped[date | None]
+    owner_id: Mapped[int | None]
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contacts.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    archive_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.current_timestamp())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # optimistic concurrency
+
+    stage: Mapped[Stage] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,48 @@
+"""kw_crm's face to the host: the platform hook implementations, nothing else."""
+from importlib.util import find_spec
+from pathlib import Path
+
+import pluggy
+from flask import url_for
+
+from . import FEATURE, hookspecs
+
+hookimpl = pluggy.HookimplMarker("kw_platform")
+
+
+@hookimpl
+def platform_add_hookspecs(plugin_manager):
+    plugin_manager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def platform_features():
+    return [FEATURE]
+
+
+@hookimpl
+def platform_init_app(app, plugin_manager):
+    from .app import init_app
+
+    init_app(app, plugin_manager)
+
+
+@hookimpl
+def platform_migrations():
+    spec = find_spec("kw_crm.migrations")
+    return {"name": "kw_crm", "directory": str(Path(list(spec.submodule_search_locations)[0])),
+            "version_table": "alembic_version_kw_crm"}
+
+
+@hookimpl
+def platform_nav_entries(user, tenant_id, features):
+    if FEATURE in features and getattr(user, "role", None) == "ADMIN":
+        return [{"label": "CRM", "url": url_for("crm.contacts")}]
+    return []
+
+
+@hookimpl
+def platform_seed_demo(tenant_id, admin_id):
+    from .demo import seed_demo
+
+    return seed_demo(tenant_id, admin_id)

@@ -1,0 +1,63 @@
+"""Signals other plugins subscribe to. Each is sent after the change is committed (the sender
+is the committed record, or the import result); a receiver that raises is logged and isolated.
+
+    from kw_crm import signals
+
+    @signals.deal_won.connect
+    def on_won(deal, **extra): ...
+"""
+import logging
+
+from blinker import Namespace
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+crm_signals = Namespace()
+
+contact_created = crm_signals.signal("contact-created")
+contact_updated = crm_signals.signal("contact-updated")
+contact_deleted = crm_signals.signal("contact-deleted")
+contacts_imported = crm_signals.signal("contacts-imported")
+deal_created = crm_signals.signal("deal-created")
+deal_updated = crm_signals.signal("deal-updated")
+deal_stage_changed = crm_signals.signal("deal-stage-changed")  # old_stage=, new_stage=
+deal_won = crm_signals.signal("deal-won")
+deal_lost = crm_signals.signal("deal-lost")
+deal_archived = crm_signals.signal("deal-archived")
+customer_lifecycle_changed = crm_signals.signal("customer-lifecycle-changed")  # old_stage=, new_stage=
+
+log = logging.getLogger("kw_crm.signals")
+_PENDING = "kw_crm_pending_signals"
+_COMMITTED = "kw_crm_committed_signals"
+
+
+def send_after_commit(session: Session, signal, sender, **kwargs) -> None:
+    """Queue ``signal`` on the session; it goes out once the transaction commits (through
+    :func:`kw_crm.db.commit` or at the end of the request) and is dropped on rollback."""
+    session.info.setdefault(_PENDING, []).append((signal, sender, kwargs))
+
+
+def send_committed(session: Session) -> None:
+    """Send the signals of transactions that have committed. Runs outside the transaction so
+    receivers can read (and lazy-load) the stored records."""
+    ready = session.info.pop(_COMMITTED, [])
+    for signal, sender, kwargs in ready:
+        for receiver in signal.receivers_for(sender):
+            try:
+                receiver(sender, **kwargs)
+            except Exception:  # noqa: BLE001 - a receiver must never undo or break the change
+                log.exception("receiver %r of signal %s failed", receiver, signal.name)
+
+
+def _mark_committed(session: Session) -> None:
+    session.info.setdefault(_COMMITTED, []).extend(session.info.pop(_PENDING, []))
+
+
+def _drop_pending(session: Session, _previous_transaction=None) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    if not event.contains(Session, "after_commit", _mark_committed):
+        event.listen(Session, "after_commit", _mark_committed)
+        event.listen(Session, "after_soft_rollback", _drop_pending)

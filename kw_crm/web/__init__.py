@@ -1,0 +1,50 @@
+"""HTML pages of the CRM: thin views (parse with a form -> call a service -> render)."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request
+
+from .. import host
+from ..errors import CrmError
+from ..guard import protect
+
+web_bp = protect(Blueprint("crm", __name__, url_prefix="/crm", template_folder="../templates",
+                           static_folder="../static", static_url_path="/static"))
+# The seed's "equivalent admin route" for the import lives under /admin/crm.
+admin_bp = protect(Blueprint("crm_admin", __name__, url_prefix="/admin/crm", template_folder="../templates"))
+
+# (label, endpoint) of the CRM's own navigation; entries whose endpoint is missing are hidden.
+CRM_NAV = [
+    ("Contacts", "crm.contacts"),
+    ("Customers", "crm.customers"),
+    ("Pipeline", "crm.deals"),
+    ("Activities", "crm.activities"),
+    ("Dashboard", "crm.dashboard"),
+    ("Forecast", "crm.forecast"),
+]
+
+
+@web_bp.app_context_processor
+def _crm_layout():
+    return {"crm_layout": host.layout_template(), "crm_nav_entries": _nav}
+
+
+def _nav():
+    return [(label, endpoint) for label, endpoint in CRM_NAV if endpoint in current_app.view_functions]
+
+
+def render(template: str, status: int = 200, **context):
+    return render_template(f"kw_crm/{template}", **context), status
+
+
+def fail_back(error: CrmError, fallback: str):
+    """Show a service's refusal on the page the admin came from."""
+    flash(error.message)
+    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else fallback
+    return redirect(target)
+
+
+@web_bp.errorhandler(CrmError)
+@admin_bp.errorhandler(CrmError)
+def _crm_error(error: CrmError):
+    return render("error.html", status=error.status, error=error)
+
+
+from . import contacts, customers, dashboard, deals, imports, settings  # noqa: E402,F401

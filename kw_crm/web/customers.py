@@ -1,0 +1,2 @@
+"""Customers pages (see its issue)."""
+from . import web_bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Dashboard pages (see its issue)."""
+from . import web_bp  # noqa: F401

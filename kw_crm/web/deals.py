@@ -1,0 +1,2 @@
+"""Deals pages (see its issue)."""
+from . import web_bp  # noqa: F401
