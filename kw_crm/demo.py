@@ -1,13 +1,11 @@
 """Realistic demo data for ``flask demo`` (via the ``platform_seed_demo`` hook)."""
+from .demo_data import contacts, customers, deals
 from .tenancy import tenant_scope
 
 
 def seed_demo(tenant_id: int, admin_id: int) -> list[str]:
     lines: list[str] = []
     with tenant_scope(tenant_id):
-        for seed in _SEEDERS:
-            lines.extend(seed(admin_id) or [])
+        for area in (contacts, deals, customers):
+            lines.extend(area.seed(admin_id) or [])
     return lines
-
-
-_SEEDERS: list = []  # each area appends a seeder(admin_id) -> lines; it must be safe to run twice

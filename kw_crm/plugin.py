@@ -1,5 +1,4 @@
 """kw_crm's face to the host: the platform hook implementations, nothing else."""
-from importlib.util import find_spec
 from pathlib import Path
 
 import pluggy
@@ -29,9 +28,12 @@ def platform_init_app(app, plugin_manager):
 
 @hookimpl
 def platform_migrations():
-    spec = find_spec("kw_crm.migrations")
-    return {"name": "kw_crm", "directory": str(Path(list(spec.submodule_search_locations)[0])),
-            "version_table": "alembic_version_kw_crm"}
+    # An installed wheel carries the history inside the package; a source checkout (and an
+    # editable install) keeps it at the top of the checkout, beside kw_crm/.
+    package_dir = Path(__file__).parent
+    directory = next(d for d in (package_dir / "migrations", package_dir.parent / "migrations")
+                     if (d / "versions").is_dir())
+    return {"name": "kw_crm", "directory": str(directory), "version_table": "alembic_version_kw_crm"}
 
 
 @hookimpl

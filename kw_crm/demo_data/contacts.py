@@ -1,0 +1,5 @@
+"""Demo data: contacts (flask demo). Must be safe to run twice."""
+
+
+def seed(admin_id: int) -> list[str]:
+    return []

@@ -1,0 +1,15 @@
+"""The foundation in a real browser: log in through the form and open the CRM."""
+from playwright.sync_api import expect
+
+
+def test_admin_logs_in_and_opens_the_crm(page, login, admin, live_server_url):
+    login(admin)
+    assert page.url == f"{live_server_url}/crm/"
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Portal").get_by_role("link", name="CRM")).to_be_visible()
+
+
+def test_staff_is_refused(page, login, make_user, tenant):
+    login(make_user(tenant, "STAFF"), next_path="/")
+    response = page.goto("/crm/")
+    assert response.status == 403
