@@ -1,7 +1,7 @@
 """audit trail and outbox
 
 Revision ID: c0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-22 21:27:37.933364
 
 """

@@ -1,7 +1,7 @@
 """host tables
 
 Revision ID: h0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-22 21:27:26.419831
 
 """
