@@ -219,3 +219,13 @@ def outbox(app):
     box = app.extensions["host_stub"].outbox
     box.clear()
     return box
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI (``KW_FAIL_ON_SKIP=1``) a skipped test counts as a failure: a skipped browser or
+    database run must never pass as green."""
+    if os.environ.get("KW_FAIL_ON_SKIP") == "1" and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and reporter.stats.get("skipped"):
+            reporter.write_line("KW_FAIL_ON_SKIP: skipped tests are failures in CI", red=True)
+            session.exitstatus = 1
