@@ -23,6 +23,11 @@ def crm_current_tenant_id():
 
 
 @hookimpl
+def crm_login_url(next_url):
+    return url_for("host.login", next=next_url)
+
+
+@hookimpl
 def crm_feature_enabled(tenant_id, name):
     return features.is_enabled(tenant_id, name)
 

@@ -4,7 +4,7 @@ Applied once per blueprint with ``before_request``, so a new route is guarded wi
 remembering to. Order of answers (contract section 3): anonymous -> login (302 / 401 JSON);
 unknown tenant or feature off -> 404 as if the route did not exist; not an ADMIN -> 403.
 On success the request's tenant is bound for the tenancy hooks and the user kept in ``g``."""
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, g, jsonify, redirect, request
 
 from . import DELETE_PERMISSION, FEATURE, host
 from .errors import Forbidden
@@ -27,8 +27,7 @@ def check_access():
     if user is None:
         if _wants_json():
             return _deny(401, "Log in first.")
-        login = current_app.config.get("CRM_LOGIN_URL") or url_for("host.login")
-        return redirect(f"{login}?next={request.full_path.rstrip('?')}" if "?" not in login else login)
+        return redirect(host.login_url(request.full_path.rstrip("?")))
     tenant_id = host.current_tenant_id()
     if tenant_id is None or not host.feature_enabled(tenant_id, FEATURE):
         return _deny(404, "Not found.")

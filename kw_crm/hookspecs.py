@@ -29,6 +29,12 @@ def crm_current_tenant_id():
 
 
 @hookspec(firstresult=True)
+def crm_login_url(next_url):
+    """Called when an anonymous visitor opens a CRM page. Return the URL of the host's login
+    page that brings the visitor back to ``next_url`` (a same-site path) afterwards."""
+
+
+@hookspec(firstresult=True)
 def crm_feature_enabled(tenant_id, name):
     """Called by the guard and the nav entry. Return ``True`` when feature ``name`` is
     switched on for ``tenant_id``."""

@@ -17,6 +17,10 @@ def current_tenant_id() -> int | None:
     return _hook().crm_current_tenant_id()
 
 
+def login_url(next_url: str) -> str:
+    return _hook().crm_login_url(next_url=next_url)
+
+
 def feature_enabled(tenant_id: int | None, name: str) -> bool:
     return tenant_id is not None and bool(_hook().crm_feature_enabled(tenant_id=tenant_id, name=name))
 
