@@ -160,7 +160,11 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
         raise NotFound("No such stage.")
     remaining = [dict(key=s.key, label=s.label, probability=s.probability, outcome=s.outcome)
                  for s in stages if s.id != stage.id]
-    _validate(remaining)  # keeps one won and one lost stage
+    try:
+        _validate(remaining)
+    except Invalid as error:
+        raise Conflict(f"Stage {stage.key} cannot be deleted: " + " ".join(
+            message for messages in error.fields.values() for message in messages)) from error
     moved = 0
     if deal_counts().get(stage.id):
         if not move_to:

@@ -4,7 +4,7 @@ import re
 
 from flask import flash, redirect, request, url_for
 
-from ..errors import CrmError, Invalid
+from ..errors import CrmError, Invalid, NotFound
 from ..guard import current_actor
 from ..services import stages
 from . import fail_back, render, web_bp
@@ -59,6 +59,8 @@ def settings_page():
 def settings_delete_stage(key: str):
     try:
         moved = stages.delete_stage(key, move_to=request.form.get("move_to") or None, actor_id=current_actor().id)
+    except NotFound:
+        raise
     except CrmError as error:
         return fail_back(error, url_for("crm.settings"))
     flash(f"Stage {key.upper()} deleted" + (f"; {moved} deal(s) moved." if moved else "."))
