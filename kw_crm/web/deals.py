@@ -26,6 +26,18 @@ def money(cents: int, currency: str) -> str:
     return f"{cents // 100:,}.{cents % 100:02d} {currency}"
 
 
+@web_bp.app_context_processor
+def _endpoint_check():
+    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
+
+
+def _explained(error: CrmError) -> CrmError:
+    """A 422's field messages are the useful part for a flash message."""
+    if error.fields:
+        return CrmError(" ".join(m for messages in error.fields.values() for m in messages))
+    return error
+
+
 @web_bp.app_template_filter("crm_money")
 def _money_filter(cents, currency):
     return money(int(cents or 0), currency)
@@ -103,7 +115,7 @@ def deals_bulk_stage():
     try:
         result = deals.bulk_stage(ids, request.form.get("stage", ""), actor_id=current_actor().id)
     except CrmError as error:
-        return fail_back(error, back)
+        return fail_back(_explained(error), back)
     flash(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
     return redirect(back)
 
@@ -168,7 +180,7 @@ def _act(deal_id: int, action):
     try:
         message = action()
     except CrmError as error:
-        return fail_back(error, back)
+        return fail_back(_explained(error), back)
     flash(message)
     return redirect(back)
 
