@@ -138,3 +138,16 @@ def test_won_deal_page_offers_no_archive_or_delete(admin_client):
     assert 'id="deal-archive"' not in page and 'id="deal-delete"' not in page
     refused = admin_client.post(f"/crm/deals/{deal['id']}/archive", data={"reason": "x"}, follow_redirects=True)
     assert "Won deals cannot be archived" in refused.get_data(as_text=True)
+
+
+def test_demo_seed_is_idempotent_and_mixes_currencies(admin_client, admin, tenant, crm_scope):
+    from kw_crm.demo_data import deals as demo
+
+    with crm_scope(tenant):
+        assert demo.seed(admin.id)[0].startswith("deals: 25 deals")
+    with crm_scope(tenant):
+        assert demo.seed(admin.id) == ["deals: already seeded"]
+    rows = admin_client.get("/api/crm/pipeline").get_json()
+    assert sum(r["count"] for r in rows) == 25
+    assert {r["currency"] for r in rows if r["count"]} == {"USD", "EUR"}
+    assert {r["stage"] for r in rows if r["count"]} == {"LEAD", "QUALIFIED", "PROPOSAL", "NEGOTIATION", "WON", "LOST"}
