@@ -7,8 +7,14 @@ from flask import jsonify, request
 
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
-from ..schemas.deals import (ArchiveSchema, BulkStageSchema, CloseSchema, DealSchema, DealUpdateSchema,
-                             StageMoveSchema)
+from ..schemas.deals import (
+    ArchiveSchema,
+    BulkStageSchema,
+    CloseSchema,
+    DealSchema,
+    DealUpdateSchema,
+    StageMoveSchema,
+)
 from ..services import deals, stages
 from . import api_bp, json_body, list_response, load, page_params
 

@@ -17,7 +17,8 @@ from ..db import commit, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Contact, Deal, Stage
 from ..tenancy import require_tenant_id
-from . import audit, lifecycle, outbox, stages as stage_service
+from . import audit, lifecycle, outbox
+from . import stages as stage_service
 
 log = logging.getLogger("kw_crm.deals")
 EDITABLE = ("title", "value_cents", "currency", "stage", "expected_close_date", "owner_id", "contact_id",

@@ -18,7 +18,7 @@ def _rows_from_form(form) -> list[dict]:
         raise Invalid({"stages": "The form was incomplete; reload the page."})
     rows = []
     for index, (key, label, probability, outcome, position) in enumerate(
-            zip(keys, labels, probabilities, outcomes, positions)):
+            zip(keys, labels, probabilities, outcomes, positions, strict=True)):
         key, label = key.strip(), label.strip()
         if not key and not label:
             continue  # the empty "add a stage" row
