@@ -9,7 +9,7 @@ import logging
 from datetime import date
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import host, signals
@@ -110,26 +110,27 @@ def _totals_by_stage() -> dict[int, list[dict]]:
 
 def board(*, include_closed: bool = False) -> dict:
     """The /crm/deals board in three queries whatever the number of deals: stages, totals per
-    stage and currency, and the first cards of each column (a window function)."""
+    stage and currency, and the newest cards of each column."""
     all_stages = stage_service.list_stages()
     columns = [s for s in all_stages if include_closed or s.outcome is None]
     totals = _totals_by_stage()
     cards: dict[int, list] = {s.id: [] for s in columns}
     if columns:
-        ranked = (select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Deal.stage_id, Deal.contact_id,
-                         Deal.expected_close_date,
-                         func.row_number().over(partition_by=Deal.stage_id, order_by=Deal.id.desc()).label("rank"))
-                  .where(Deal.tenant_id == require_tenant_id(), Deal.archived_at.is_(None),
-                         Deal.stage_id.in_([s.id for s in columns])).subquery())
+        # one statement: per column its newest cards (UNION ALL of per-stage LIMITed selects,
+        # each served by the tenant/stage index) joined to the contact names
+        per_stage = [select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Deal.stage_id, Deal.contact_id)
+                     .where(Deal.tenant_id == require_tenant_id(), Deal.stage_id == s.id, Deal.archived_at.is_(None))
+                     .order_by(Deal.id.desc()).limit(CARDS_PER_COLUMN).subquery() for s in columns]
+        newest = union_all(*[select(*sub.c) for sub in per_stage]).subquery()
         rows = session.execute(
-            select(ranked, Contact.first_name, Contact.last_name)
-            .outerjoin(Contact, (Contact.id == ranked.c.contact_id) & (Contact.tenant_id == require_tenant_id()))
-            .where(ranked.c.rank <= CARDS_PER_COLUMN).order_by(ranked.c.stage_id, ranked.c.rank)).all()
+            select(newest, Contact.first_name, Contact.last_name)
+            .outerjoin(Contact, (Contact.id == newest.c.contact_id) & (Contact.tenant_id == require_tenant_id()))
+            .order_by(newest.c.stage_id, newest.c.id.desc())).all()
         for row in rows:
             contact = f"{row.first_name} {row.last_name}".strip() if row.first_name is not None else None
             cards[row.stage_id].append({"id": row.id, "title": row.title, "value_cents": row.value_cents,
                                         "currency": row.currency, "contact_id": row.contact_id,
-                                        "contact_name": contact, "expected_close_date": row.expected_close_date})
+                                        "contact_name": contact})
     return {
         "stages": all_stages,
         "columns": [{"stage": s, "totals": totals.get(s.id, []),
