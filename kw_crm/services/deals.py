@@ -7,6 +7,7 @@ the one WON mail. Edit rules (seed 004): closed deals accept only notes and clos
 archived deals accept nothing, won deals can be neither archived nor deleted."""
 import logging
 from datetime import date
+from functools import wraps
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select, union_all
@@ -159,6 +160,19 @@ def pipeline() -> list[dict]:
 
 # ---------------------------------------------------------------------------- writing
 
+def _stale_is_conflict(func):
+    """A concurrent write caught by the version column (at any flush) becomes the same 409 as a
+    stale ``version`` from the client, with nothing half-written."""
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict(STALE_MESSAGE) from exc
+    return wrapper
+
+
 def _check_references(data: dict, deal: Deal | None) -> None:
     """Owner, contact and customer must belong to the bound tenant (422 per field otherwise)."""
     errors = {}
@@ -204,6 +218,7 @@ def create(data: dict, *, actor_id: int | None) -> Deal:
     return deal
 
 
+@_stale_is_conflict
 def update(deal_id: int, data: dict, *, version: int | None, actor_id: int | None) -> Deal:
     """Apply a partial edit read at ``version``; a stale version is a 409."""
     deal = get(deal_id)
@@ -254,6 +269,7 @@ def _ensure_editable(deal: Deal, changes) -> None:
             raise Conflict(f"Closed deals accept only notes and closed_reason (refused: {', '.join(refused)}).")
 
 
+@_stale_is_conflict
 def move_stage(deal_id: int, stage_key: str, *, actor_id: int | None, reason: str | None = None) -> Deal:
     deal = get(deal_id)
     target = stage_service.by_key(stage_key)
@@ -265,6 +281,7 @@ def move_stage(deal_id: int, stage_key: str, *, actor_id: int | None, reason: st
     return deal
 
 
+@_stale_is_conflict
 def close(deal_id: int, outcome: str, *, reason: str | None, actor_id: int | None) -> Deal:
     deal = get(deal_id)
     stages = stage_service.list_stages()
@@ -279,6 +296,7 @@ def close(deal_id: int, outcome: str, *, reason: str | None, actor_id: int | Non
     return deal
 
 
+@_stale_is_conflict
 def archive(deal_id: int, reason: str, *, actor_id: int | None) -> Deal:
     """Hide a deal from the pipeline, keeping its history (the caller checks crm.delete)."""
     deal = get(deal_id)
@@ -295,6 +313,7 @@ def archive(deal_id: int, reason: str, *, actor_id: int | None) -> Deal:
     return deal
 
 
+@_stale_is_conflict
 def delete(deal_id: int, *, actor_id: int | None) -> None:
     """Hard delete: cleanup only, for archived deals that were never won."""
     deal = get(deal_id)
@@ -307,6 +326,7 @@ def delete(deal_id: int, *, actor_id: int | None) -> None:
     _commit()
 
 
+@_stale_is_conflict
 def bulk_stage(ids: list[int], stage_key: str, *, actor_id: int | None) -> dict:
     """Move several deals at once, all or nothing: ids that are not this tenant's deals, or
     deals that are closed or archived, are reported and nothing moves."""
@@ -332,12 +352,7 @@ def bulk_stage(ids: list[int], stage_key: str, *, actor_id: int | None) -> dict:
 
 
 def _commit() -> None:
-    """Commit, turning a concurrent write caught by the version column into a 409."""
-    try:
-        commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise Conflict(STALE_MESSAGE) from exc
+    commit()
 
 
 def _enter_stage(deal: Deal, target: Stage, *, actor_id: int | None, reason: str | None) -> None:
