@@ -50,6 +50,7 @@ def test_customer_defaults_to_the_contacts_customer(app, admin_client, tenant, c
     ("title", "x" * 201),
     ("owner_id", "1"),
     ("owner_id", 2**40),
+    ("owner_id", None),
     ("mystery", 1),
 ])
 def test_bad_input_is_a_422_naming_the_field_and_creates_nothing(admin_client, tenant, crm_scope, field, value):

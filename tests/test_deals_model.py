@@ -46,3 +46,61 @@ def test_value_cents_cannot_be_negative_in_the_database(app, tenant, crm_scope, 
             session.flush()
         session.rollback()
         assert session.get(Deal, created["id"]).value_cents == 500_000
+
+
+def _profile(crm_scope, tenant, customer_id):
+    from kw_crm.services import lifecycle
+
+    with crm_scope(tenant):
+        profile = lifecycle.profile_for(customer_id)
+        return (profile.lifecycle_stage, profile.archived_at) if profile else None
+
+
+def test_deals_drive_the_customer_lifecycle(app, admin_client, tenant, crm_scope):
+    from tests.support.deals import new_customer
+
+    customer_id = new_customer(app, tenant)
+    new_deal(admin_client, customer_id=customer_id, value_cents=0)
+    assert _profile(crm_scope, tenant, customer_id) is None  # a zero-value deal qualifies nobody
+    deal = new_deal(admin_client, customer_id=customer_id, value_cents=100)
+    assert _profile(crm_scope, tenant, customer_id) == ("qualified", None)
+    admin_client.post(f"/api/crm/deals/{deal['id']}/close", json={"outcome": "won"})
+    assert _profile(crm_scope, tenant, customer_id) == ("customer", None)
+
+
+def test_an_archived_customer_accepts_no_new_deals(app, admin_client, tenant, crm_scope):
+    from kw_crm.db import utcnow
+    from kw_crm.models import CustomerProfile
+    from tests.support.deals import new_customer
+
+    customer_id = new_customer(app, tenant)
+    open_customer = new_customer(app, tenant, name="Open Co")
+    with crm_scope(tenant) as session:
+        session.add(CustomerProfile(customer_id=customer_id, archived_at=utcnow(), archive_reason="gone"))
+        session.commit()
+    refused = admin_client.post("/api/crm/deals", json={"title": "x", "customer_id": customer_id})
+    assert refused.status_code == 409 and "archived" in refused.get_json()["error"]["message"]
+    deal = new_deal(admin_client, customer_id=open_customer)
+    moved = admin_client.patch(f"/api/crm/deals/{deal['id']}", json={"customer_id": customer_id, "version": 1})
+    assert moved.status_code == 409
+    assert admin_client.get("/api/crm/deals").get_json()[0]["customer_id"] == open_customer
+
+
+def test_contact_deal_counts_and_tab(app, admin, admin_client, tenant, crm_scope):
+    from flask import render_template
+
+    from tests.support.deals import new_contact
+
+    jane = new_contact(crm_scope, tenant, first="Jane")
+    joe = new_contact(crm_scope, tenant, first="Joe")
+    new_deal(admin_client, title="Jane 1", contact_id=jane)
+    new_deal(admin_client, title="Jane 2", contact_id=jane, value_cents=12_00)
+    gone = new_deal(admin_client, title="Jane archived", contact_id=jane)
+    admin_client.post(f"/api/crm/deals/{gone['id']}/archive", json={"reason": "dup"})
+    with crm_scope(tenant):
+        assert deals.count_by_contact([jane, joe]) == {jane: 2}
+        with app.test_request_context():
+            html = render_template("kw_crm/deals/_contact_deals.html", contact_deals=deals.for_contact(jane),
+                                   contact_id=jane)
+    assert "Jane 2" in html and "12.00 USD" in html and "Jane archived" not in html
+    assert f"/crm/deals/new?contact_id={jane}" in html

@@ -42,7 +42,7 @@ class DealSchema(Schema):
     currency = Currency()
     stage = fields.String(validate=validate.Length(min=1, max=40))
     expected_close_date = fields.Date(allow_none=True)
-    owner_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
+    owner_id = StrictInt(validate=validate.Range(1, MAX_ID))  # every deal has an owner (the WON mail)
     contact_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
     customer_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
     notes = Trimmed(allow_none=True, validate=validate.Length(max=20_000))
