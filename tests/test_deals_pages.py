@@ -151,3 +151,15 @@ def test_demo_seed_is_idempotent_and_mixes_currencies(admin_client, admin, tenan
     assert sum(r["count"] for r in rows) == 25
     assert {r["currency"] for r in rows if r["count"]} == {"USD", "EUR"}
     assert {r["stage"] for r in rows if r["count"]} == {"LEAD", "QUALIFIED", "PROPOSAL", "NEGOTIATION", "WON", "LOST"}
+
+
+def test_new_deal_form_takes_the_contacts_customer_when_left_blank(app, admin_client, admin, tenant, crm_scope):
+    from tests.support.deals import new_customer
+
+    customer_id = new_customer(app, tenant)
+    contact_id = new_contact(crm_scope, tenant, customer_id=customer_id)
+    response = admin_client.post("/crm/deals/new", data={"title": "Via contact", "value": "10", "currency": "USD",
+                                                        "stage": "LEAD", "owner_id": str(admin.id),
+                                                        "contact_id": str(contact_id), "customer_id": ""})
+    assert response.status_code == 302
+    assert admin_client.get("/api/crm/deals").get_json()[0]["customer_id"] == customer_id

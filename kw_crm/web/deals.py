@@ -64,6 +64,8 @@ def _form_data(form, *, fields=FORM_FIELDS) -> dict:
                 continue
             data["value_cents"] = cents
         elif name in ("owner_id", "contact_id", "customer_id"):
+            if not raw and name == "customer_id":
+                continue  # "the contact's": the service fills it in from the contact
             if not raw:
                 data[name] = None
             elif raw.isdigit() and len(raw) <= 10:
