@@ -11,6 +11,7 @@ from functools import wraps
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import host, signals
@@ -160,9 +161,10 @@ def pipeline() -> list[dict]:
 
 # ---------------------------------------------------------------------------- writing
 
-def _stale_is_conflict(func):
+def _races_are_conflicts(func):
     """A concurrent write caught by the version column (at any flush) becomes the same 409 as a
-    stale ``version`` from the client, with nothing half-written."""
+    stale ``version`` from the client, with nothing half-written; so does a linked row that a
+    concurrent request deleted (foreign key)."""
     @wraps(func)
     def wrapper(*args, **kwargs):
         try:
@@ -170,6 +172,9 @@ def _stale_is_conflict(func):
         except StaleDataError as exc:
             session.rollback()
             raise Conflict(STALE_MESSAGE) from exc
+        except IntegrityError as exc:  # a linked contact or stage was removed between check and write
+            session.rollback()
+            raise Conflict("A linked record was removed while saving; reload and try again.") from exc
     return wrapper
 
 
@@ -197,6 +202,7 @@ def _blank_to_none(data: dict) -> dict:
     return data
 
 
+@_races_are_conflicts
 def create(data: dict, *, actor_id: int | None) -> Deal:
     data = _blank_to_none(dict(data))
     stages = stage_service.list_stages()
@@ -218,7 +224,7 @@ def create(data: dict, *, actor_id: int | None) -> Deal:
     return deal
 
 
-@_stale_is_conflict
+@_races_are_conflicts
 def update(deal_id: int, data: dict, *, version: int | None, actor_id: int | None) -> Deal:
     """Apply a partial edit read at ``version``; a stale version is a 409."""
     deal = get(deal_id)
@@ -269,7 +275,7 @@ def _ensure_editable(deal: Deal, changes) -> None:
             raise Conflict(f"Closed deals accept only notes and closed_reason (refused: {', '.join(refused)}).")
 
 
-@_stale_is_conflict
+@_races_are_conflicts
 def move_stage(deal_id: int, stage_key: str, *, actor_id: int | None, reason: str | None = None) -> Deal:
     deal = get(deal_id)
     target = stage_service.by_key(stage_key)
@@ -281,7 +287,7 @@ def move_stage(deal_id: int, stage_key: str, *, actor_id: int | None, reason: st
     return deal
 
 
-@_stale_is_conflict
+@_races_are_conflicts
 def close(deal_id: int, outcome: str, *, reason: str | None, actor_id: int | None) -> Deal:
     deal = get(deal_id)
     stages = stage_service.list_stages()
@@ -296,7 +302,7 @@ def close(deal_id: int, outcome: str, *, reason: str | None, actor_id: int | Non
     return deal
 
 
-@_stale_is_conflict
+@_races_are_conflicts
 def archive(deal_id: int, reason: str, *, actor_id: int | None) -> Deal:
     """Hide a deal from the pipeline, keeping its history (the caller checks crm.delete)."""
     deal = get(deal_id)
@@ -313,7 +319,7 @@ def archive(deal_id: int, reason: str, *, actor_id: int | None) -> Deal:
     return deal
 
 
-@_stale_is_conflict
+@_races_are_conflicts
 def delete(deal_id: int, *, actor_id: int | None) -> None:
     """Hard delete: cleanup only, for archived deals that were never won."""
     deal = get(deal_id)
@@ -326,7 +332,7 @@ def delete(deal_id: int, *, actor_id: int | None) -> None:
     _commit()
 
 
-@_stale_is_conflict
+@_races_are_conflicts
 def bulk_stage(ids: list[int], stage_key: str, *, actor_id: int | None) -> dict:
     """Move several deals at once, all or nothing: ids that are not this tenant's deals, or
     deals that are closed or archived, are reported and nothing moves."""

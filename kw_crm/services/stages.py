@@ -147,7 +147,12 @@ def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
                 c["label"], c["probability"], c["position"], c["outcome"])
     audit.record("stages", 0, "replaced", actor_id=actor_id,
                  changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"]] for c in cleaned]})
-    commit()
+    try:
+        commit()
+    except IntegrityError as exc:  # a deal landed in a deleted stage meanwhile (FK RESTRICT)
+        session.rollback()
+        raise Conflict("The stages changed while saving (a deal was added to a removed stage); "
+                       "reload and try again.") from exc
     return list_stages()
 
 
