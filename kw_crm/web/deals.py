@@ -1,2 +1,229 @@
-"""Deals pages (see its issue)."""
-from . import web_bp  # noqa: F401
+"""Deal pages: the board (no drag-and-drop: stage moves happen on the deal page and with the
+bulk stage tool), the new-deal form and the deal page with its actions.
+
+Forms post plain fields that go through the same marshmallow schema as the API (the amount is
+typed in currency units and turned into cents here), so the rules are the API's rules."""
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app, flash, redirect, request, url_for
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from .. import host
+from ..errors import CrmError, Invalid
+from ..guard import current_actor, require_delete_permission
+from ..models import Contact
+from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
+from ..services import audit, deals, stages
+from ..services.currencies import ISO_4217_ACTIVE
+from . import fail_back, render, web_bp
+
+FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
+               "customer_id", "notes", "closed_reason")
+
+
+def money(cents: int, currency: str) -> str:
+    return f"{cents // 100:,}.{cents % 100:02d} {currency}"
+
+
+@web_bp.app_context_processor
+def _endpoint_check():
+    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
+
+
+def _explained(error: CrmError) -> CrmError:
+    """A 422's field messages are the useful part for a flash message."""
+    if error.fields:
+        return CrmError(" ".join(m for messages in error.fields.values() for m in messages))
+    return error
+
+
+@web_bp.app_template_filter("crm_money")
+def _money_filter(cents, currency):
+    return money(int(cents or 0), currency)
+
+
+def _form_data(form, *, fields=FORM_FIELDS) -> dict:
+    """Form strings -> the API's JSON types (empty optional fields become null)."""
+    data, errors = {}, {}
+    for name in fields:
+        if name not in form:
+            continue
+        raw = form.get(name, "").strip()
+        if name == "value":
+            try:
+                amount = Decimal(raw or "0")
+                if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+                    raise InvalidOperation
+                cents = int(amount * 100)
+            except InvalidOperation:
+                errors["value_cents"] = ["Enter an amount such as 1234.50 (at most two decimals)."]
+                continue
+            if not 0 <= cents <= MAX_VALUE_CENTS:
+                errors["value_cents"] = ["The amount must be between 0 and 10 000 000 000 000."]
+                continue
+            data["value_cents"] = cents
+        elif name in ("owner_id", "contact_id", "customer_id"):
+            if not raw and name == "customer_id":
+                continue  # "the contact's": the service fills it in from the contact
+            if not raw:
+                data[name] = None
+            elif raw.isdigit() and len(raw) <= 10:
+                data[name] = int(raw)
+            else:
+                errors[name] = ["Choose from the list."]
+        elif name == "expected_close_date":
+            data[name] = raw or None
+        else:
+            data[name] = raw
+    if errors:
+        raise Invalid(errors)
+    return data
+
+
+def _choices() -> dict:
+    User = host.user_model()
+    Customer = host.customer_model()
+    return {
+        "stages": stages.list_stages(),
+        "users": _scalars(host.tenant_users().where(User.active.is_(True)).order_by(User.name)),
+        "contacts": _scalars(select(Contact).order_by(Contact.last_name, Contact.first_name).limit(500)),
+        "customers": _scalars(host.tenant_customers().order_by(Customer.name).limit(500)),
+        "currencies": sorted(ISO_4217_ACTIVE),
+        "default_currency": current_app.config["CRM_DEFAULT_CURRENCY"],
+    }
+
+
+def _scalars(statement):
+    from ..db import session
+
+    return list(session.scalars(statement))
+
+
+@web_bp.get("/deals", endpoint="deals")
+def deals_board():
+    include_closed = request.args.get("closed") == "1"
+    return render("deals/board.html", board=deals.board(include_closed=include_closed),
+                  include_closed=include_closed)
+
+
+@web_bp.post("/deals/bulk-stage")
+def deals_bulk_stage():
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) <= 10]
+    back = url_for("crm.deals", closed=request.form.get("closed") or None)
+    if not ids:
+        flash("Select at least one deal.")
+        return redirect(back)
+    try:
+        result = deals.bulk_stage(ids, request.form.get("stage", ""), actor_id=current_actor().id)
+    except CrmError as error:
+        return fail_back(_explained(error), back)
+    flash(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
+    return redirect(back)
+
+
+@web_bp.route("/deals/new", methods=["GET", "POST"])
+def deal_new():
+    values = {"currency": current_app.config["CRM_DEFAULT_CURRENCY"], "owner_id": current_actor().id,
+              "contact_id": request.args.get("contact_id", type=int),
+              "customer_id": request.args.get("customer_id", type=int)}
+    errors = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            data = DealSchema().load(_form_data(request.form, fields=FORM_FIELDS[:-1]))
+            deal = deals.create(data, actor_id=current_actor().id)
+        except ValidationError as error:
+            errors = error.messages
+        except Invalid as error:
+            errors = error.fields
+        else:
+            flash(f"Deal \"{deal.title}\" created.")
+            return redirect(url_for("crm.deal_detail", deal_id=deal.id))
+    return render("deals/new.html", status=422 if errors else 200, values=values, errors=errors, **_choices())
+
+
+@web_bp.route("/deals/<int:deal_id>", methods=["GET", "POST"])
+def deal_detail(deal_id: int):
+    deal = deals.get(deal_id)
+    errors, values = {}, None
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            version = request.form.get("version", "")
+            fields = FORM_FIELDS if not deals.is_closed(deal) else ("notes", "closed_reason")
+            data = DealUpdateSchema().load(_form_data(request.form, fields=fields), partial=True)
+            deals.update(deal_id, data, version=int(version) if version.isdigit() and len(version) <= 10 else None,
+                         actor_id=current_actor().id)
+        except ValidationError as error:
+            errors = error.messages
+        except Invalid as error:
+            errors = error.fields
+        except CrmError as error:  # 409: stale version or an edit rule
+            errors = {"_form": [error.message]}
+        else:
+            flash("Deal saved.")
+            return redirect(url_for("crm.deal_detail", deal_id=deal_id))
+    if values is None:
+        values = {"title": deal.title, "value": f"{deal.value_cents / 100:.2f}", "currency": deal.currency,
+                  "stage": deal.stage.key, "owner_id": deal.owner_id, "contact_id": deal.contact_id,
+                  "customer_id": deal.customer_id, "notes": deal.notes or "", "closed_reason": deal.closed_reason or "",
+                  "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else ""}
+    status = 409 if "_form" in errors else 422 if errors else 200
+    return render("deals/detail.html", status=status, deal=deal, values=values, errors=errors,
+                  history=audit.history("deal", deal.id, limit=20),
+                  contact=_scalars(select(Contact).where(Contact.id == deal.contact_id)) if deal.contact_id else [],
+                  **_choices())
+
+
+def _act(deal_id: int, action):
+    back = url_for("crm.deal_detail", deal_id=deal_id)
+    deals.get(deal_id)  # unknown ids: 404 page
+    try:
+        message = action()
+    except CrmError as error:
+        return fail_back(_explained(error), back)
+    flash(message)
+    return redirect(back)
+
+
+@web_bp.post("/deals/<int:deal_id>/stage")
+def deal_stage(deal_id: int):
+    def move():
+        deal = deals.move_stage(deal_id, request.form.get("stage", ""), actor_id=current_actor().id,
+                                reason=request.form.get("reason", "").strip() or None)
+        return f"Moved to {deal.stage.label}."
+    return _act(deal_id, move)
+
+
+@web_bp.post("/deals/<int:deal_id>/close")
+def deal_close(deal_id: int):
+    def close():
+        outcome = request.form.get("outcome")
+        if outcome not in ("won", "lost"):
+            raise Invalid({"outcome": "Choose won or lost."})
+        deal = deals.close(deal_id, outcome, reason=request.form.get("reason", "").strip()[:2000] or None,
+                           actor_id=current_actor().id)
+        return f"Deal closed as {deal.stage.outcome}."
+    return _act(deal_id, close)
+
+
+@web_bp.post("/deals/<int:deal_id>/archive")
+def deal_archive(deal_id: int):
+    def archive():
+        require_delete_permission()
+        deals.archive(deal_id, request.form.get("reason", "")[:2000], actor_id=current_actor().id)
+        return "Deal archived."
+    return _act(deal_id, archive)
+
+
+@web_bp.post("/deals/<int:deal_id>/delete")
+def deal_delete(deal_id: int):
+    deals.get(deal_id)
+    try:
+        require_delete_permission()
+        deals.delete(deal_id, actor_id=current_actor().id)
+    except CrmError as error:
+        return fail_back(error, url_for("crm.deal_detail", deal_id=deal_id))
+    flash("Deal deleted.")
+    return redirect(url_for("crm.deals"))

@@ -1,2 +1,67 @@
-"""Settings pages (see its issue)."""
-from . import web_bp  # noqa: F401
+"""CRM settings: the pipeline stages (add, rename, reorder, probability, outcome, delete with a
+move of the stage's deals)."""
+import re
+
+from flask import flash, redirect, request, url_for
+
+from ..errors import CrmError, Invalid, NotFound
+from ..guard import current_actor
+from ..services import stages
+from . import fail_back, render, web_bp
+
+
+def _rows_from_form(form) -> list[dict]:
+    """The settings table -> the PUT /stages list, ordered by the position column."""
+    keys, labels = form.getlist("key"), form.getlist("label")
+    probabilities, outcomes, positions = form.getlist("probability"), form.getlist("outcome"), form.getlist("position")
+    if not (len(keys) == len(labels) == len(probabilities) == len(outcomes) == len(positions)):
+        raise Invalid({"stages": "The form was incomplete; reload the page."})
+    rows = []
+    for index, (key, label, probability, outcome, position) in enumerate(
+            zip(keys, labels, probabilities, outcomes, positions, strict=True)):
+        key, label = key.strip(), label.strip()
+        if not key and not label:
+            continue  # the empty "add a stage" row
+        if not key:
+            key = re.sub(r"[^A-Z0-9]+", "_", label.upper()).strip("_")[:40] or label
+        try:
+            probability_value = int(probability)
+        except ValueError:
+            probability_value = probability  # the service reports it
+        try:
+            order = float(position)
+        except ValueError:
+            order = float(index)
+        rows.append((order, index, {"key": key, "label": label, "probability": probability_value,
+                                    "outcome": outcome or None}))
+    return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+
+@web_bp.route("/settings", methods=["GET", "POST"], endpoint="settings")
+def settings_page():
+    errors = {}
+    if request.method == "POST":
+        try:
+            stages.replace_stages(_rows_from_form(request.form), actor_id=current_actor().id)
+        except Invalid as error:
+            errors = error.fields
+        except CrmError as error:
+            errors = {"stages": [error.message]}
+        else:
+            flash("Stages saved.")
+            return redirect(url_for("crm.settings"))
+    current = stages.list_stages()
+    return render("settings/stages.html", status=422 if errors else 200, stages=current,
+                  counts=stages.deal_counts(), errors=errors)
+
+
+@web_bp.post("/settings/stages/<key>/delete")
+def settings_delete_stage(key: str):
+    try:
+        moved = stages.delete_stage(key, move_to=request.form.get("move_to") or None, actor_id=current_actor().id)
+    except NotFound:
+        raise
+    except CrmError as error:
+        return fail_back(error, url_for("crm.settings"))
+    flash(f"Stage {key.upper()} deleted" + (f"; {moved} deal(s) moved." if moved else "."))
+    return redirect(url_for("crm.settings"))

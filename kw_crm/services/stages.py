@@ -1,0 +1,199 @@
+"""Pipeline stages per tenant: the defaults are created on first use; admins add, rename,
+reorder, re-weight and (when empty) delete stages. Invariants: exactly one won stage, at least
+one lost stage, keys unique per tenant, probability 0-100; a stage holding deals cannot be
+deleted and cannot change its outcome (that would close or reopen deals behind their backs)."""
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..db import commit, session
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Deal, Stage
+from . import audit
+
+DEFAULT_STAGES = (
+    ("LEAD", "Lead", 10, None),
+    ("QUALIFIED", "Qualified", 20, None),
+    ("PROPOSAL", "Proposal", 60, None),
+    ("NEGOTIATION", "Negotiation", 80, None),
+    ("WON", "Won", 100, "won"),
+    ("LOST", "Lost", 0, "lost"),
+)
+OUTCOMES = (None, "won", "lost")
+KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
+MAX_STAGES = 30
+
+
+def list_stages() -> list[Stage]:
+    """The tenant's stages in board order, creating the defaults the first time."""
+    stages = list(session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+    if stages:
+        return stages
+    try:
+        with session.begin_nested():
+            for position, (key, label, probability, outcome) in enumerate(DEFAULT_STAGES):
+                session.add(Stage(key=key, label=label, probability=probability, position=position, outcome=outcome))
+    except IntegrityError:
+        pass  # a concurrent request created them first; read theirs
+    else:
+        commit()  # stage ids must stay stable even if the caller's request only reads
+    return list(session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+
+
+def by_key(key, stages: list[Stage] | None = None) -> Stage:
+    """The stage ``key`` of the bound tenant, or a 422 naming the field."""
+    if isinstance(key, str):
+        wanted = key.strip().upper()
+        for stage in stages if stages is not None else list_stages():
+            if stage.key == wanted:
+                return stage
+    raise Invalid({"stage": f"Unknown stage {key!r}."})
+
+
+def won_stage(stages: list[Stage] | None = None) -> Stage:
+    return next(s for s in (stages or list_stages()) if s.outcome == "won")
+
+
+def first_lost_stage(stages: list[Stage] | None = None) -> Stage:
+    return next(s for s in (stages or list_stages()) if s.outcome == "lost")
+
+
+def first_open_stage(stages: list[Stage] | None = None) -> Stage:
+    stages = stages or list_stages()
+    return next((s for s in stages if s.outcome is None), stages[0])
+
+
+def deal_counts() -> dict[int, int]:
+    """Deals (archived ones too: they still reference the stage) per stage id."""
+    return dict(session.execute(select(Deal.stage_id, func.count()).group_by(Deal.stage_id)).all())
+
+
+def _validate(items) -> list[dict]:
+    """Check a full stage list (the PUT body or the settings form) -> normalised dicts."""
+    if not isinstance(items, list) or not items:
+        raise Invalid({"stages": "Send a non-empty list of stages."})
+    if len(items) > MAX_STAGES:
+        raise Invalid({"stages": f"At most {MAX_STAGES} stages."})
+    errors: dict[str, list[str]] = {}
+    cleaned, seen = [], set()
+    for index, item in enumerate(items):
+        problems = []
+        if not isinstance(item, dict):
+            errors[f"stages.{index}"] = ["Each stage must be an object."]
+            continue
+        unknown = set(item) - {"key", "label", "probability", "position", "outcome"}
+        if unknown:
+            problems.append(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
+        key = item.get("key")
+        key = key.strip().upper() if isinstance(key, str) else key
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            problems.append("key must be 1-40 letters, digits or _ starting with a letter.")
+        elif key in seen:
+            problems.append(f"key {key} is used twice.")
+        seen.add(key)
+        label = item.get("label", key)
+        label = label.strip() if isinstance(label, str) else label
+        if not isinstance(label, str) or not 1 <= len(label) <= 80:
+            problems.append("label must be 1-80 characters.")
+        probability = item.get("probability")
+        if isinstance(probability, bool) or not isinstance(probability, int) or not 0 <= probability <= 100:
+            problems.append("probability must be a whole number from 0 to 100.")
+        outcome = item.get("outcome")
+        if outcome not in OUTCOMES:
+            problems.append('outcome must be null, "won" or "lost".')
+        if problems:
+            errors[f"stages.{index}"] = problems
+        else:
+            cleaned.append({"key": key, "label": label, "probability": probability, "outcome": outcome,
+                            "position": index})
+    if errors:
+        raise Invalid(errors)
+    won = sum(1 for c in cleaned if c["outcome"] == "won")
+    lost = sum(1 for c in cleaned if c["outcome"] == "lost")
+    if won != 1 or lost < 1:
+        raise Invalid({"stages": f"There must be exactly one won stage and at least one lost stage "
+                                 f"(got {won} won, {lost} lost)."})
+    return cleaned
+
+
+def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
+    """Make the tenant's stages equal ``items`` (order = list order). Keys are the identity:
+    a known key is updated, a new key created, a missing key deleted (refused while it holds
+    deals). All or nothing."""
+    cleaned = _validate(items)
+    current = {s.key: s for s in list_stages()}
+    counts = deal_counts()
+    wanted = {c["key"] for c in cleaned}
+    blocked = [f"{key} ({counts[s.id]} deals)" for key, s in current.items()
+               if key not in wanted and counts.get(s.id)]
+    if blocked:
+        raise Conflict(f"A stage that holds deals cannot be deleted; move its deals first: {', '.join(blocked)}.")
+    switched = [f"{c['key']}" for c in cleaned if c["key"] in current
+                and current[c["key"]].outcome != c["outcome"] and counts.get(current[c["key"]].id)]
+    if switched:
+        raise Conflict("The outcome of a stage that holds deals cannot change (it would close or reopen them): "
+                       + ", ".join(switched) + ".")
+    for key, stage in current.items():
+        if key not in wanted:
+            session.delete(stage)
+    session.flush()
+    for c in cleaned:
+        stage = current.get(c["key"])
+        if stage is None:
+            session.add(Stage(**c))
+        else:
+            stage.label, stage.probability, stage.position, stage.outcome = (
+                c["label"], c["probability"], c["position"], c["outcome"])
+    audit.record("stages", 0, "replaced", actor_id=actor_id,
+                 changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"]] for c in cleaned]})
+    try:
+        commit()
+    except IntegrityError as exc:  # a deal landed in a deleted stage meanwhile (FK RESTRICT)
+        session.rollback()
+        raise Conflict("The stages changed while saving (a deal was added to a removed stage); "
+                       "reload and try again.") from exc
+    return list_stages()
+
+
+def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
+    """Delete stage ``key``, first moving its deals to ``move_to`` (which must have the same
+    outcome, so no deal is closed or reopened by a settings change). Returns deals moved."""
+    stages = list_stages()
+    stage = next((s for s in stages if s.key == (key or "").upper()), None)
+    if stage is None:
+        raise NotFound("No such stage.")
+    remaining = [dict(key=s.key, label=s.label, probability=s.probability, outcome=s.outcome)
+                 for s in stages if s.id != stage.id]
+    try:
+        _validate(remaining)
+    except Invalid as error:
+        raise Conflict(f"Stage {stage.key} cannot be deleted: " + " ".join(
+            message for messages in error.fields.values() for message in messages)) from error
+    moved = 0
+    if deal_counts().get(stage.id):
+        if not move_to:
+            raise Conflict(f"Stage {stage.key} still holds deals; choose a stage to move them to.")
+        target = by_key(move_to, stages)
+        if target.id == stage.id:
+            raise Invalid({"move_to": "Choose another stage."})
+        if target.outcome != stage.outcome:
+            raise Conflict("Deals can only be moved to a stage with the same outcome (open, won or lost).")
+        deals = list(session.scalars(select(Deal).where(Deal.stage_id == stage.id)))
+        for deal in deals:
+            deal.stage = target
+            audit.record("deal", deal.id, "stage_changed", actor_id=actor_id,
+                         changes={"stage": [stage.key, target.key]}, reason=f"stage {stage.key} deleted")
+        moved = len(deals)
+        session.flush()
+    session.delete(stage)
+    for position, s in enumerate(s for s in stages if s.id != stage.id):
+        s.position = position
+    audit.record("stages", 0, "deleted", actor_id=actor_id, changes={"key": stage.key, "moved_deals": moved})
+    commit()
+    return moved
+
+
+def serialise(stage: Stage) -> dict:
+    return {"key": stage.key, "label": stage.label, "probability": stage.probability,
+            "position": stage.position, "outcome": stage.outcome}
