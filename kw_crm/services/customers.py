@@ -361,6 +361,7 @@ def workspace(customer_id) -> dict:
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(20)).all()
     actor_ids = {e.actor_id for e in trail if e.actor_id} | {c["logged_by_id"] for c in communications
                                                              if c["logged_by_id"]}
+    actor_ids |= {v for e in trail for v in (e.changes or {}).get("owner_id", []) if isinstance(v, int)}
     User = host.user_model()
     names = dict(session.execute(host.tenant_users().with_only_columns(User.id, User.name)
                                  .where(User.id.in_(actor_ids))).all()) if actor_ids else {}
@@ -374,4 +375,5 @@ def workspace(customer_id) -> dict:
         "audit": [{"id": e.id, "action": e.action, "actor_id": e.actor_id, "actor_name": names.get(e.actor_id),
                    "changes": e.changes, "reason": e.reason, "created_at": e.created_at} for e in trail],
         "billing": host.customer_billing_summary(cid),
+        "user_names": names,
     }

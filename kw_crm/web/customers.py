@@ -29,6 +29,13 @@ def _has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+def _refuse(error: CrmError, back: str):
+    """Flash a refusal on the page the admin came from, with the field messages of a 422."""
+    if isinstance(error, Invalid) and error.fields:
+        error = CrmError(" ".join(m for messages in error.fields.values() for m in messages))
+    return fail_back(error, back)
+
+
 def _page_number() -> int:
     try:
         return max(1, int(request.args.get("page", 1)))
@@ -108,7 +115,7 @@ def customer_edit(customer_id):
         except Invalid as error:
             errors = error.fields
         except CrmError as error:
-            return fail_back(error, url_for("crm.customer_detail", customer_id=customer_id))
+            return _refuse(error, url_for("crm.customer_detail", customer_id=customer_id))
         else:
             flash("Customer updated.")
             return redirect(url_for("crm.customer_detail", customer_id=customer_id))
@@ -124,7 +131,7 @@ def customer_archive(customer_id):
     try:
         customers.archive_customer(customer_id, request.form.get("reason"), actor_id=current_actor().id)
     except CrmError as error:
-        return fail_back(error, back)
+        return _refuse(error, back)
     flash("Customer archived. It is hidden from active views; its history is kept.")
     return redirect(back)
 
@@ -137,7 +144,7 @@ def customer_delete(customer_id):
     try:
         customers.delete_customer(customer_id, actor_id=current_actor().id)
     except CrmError as error:
-        return fail_back(error, back)
+        return _refuse(error, back)
     flash(f"Customer {customer['name']} deleted.")
     return redirect(url_for("crm.customers"))
 
@@ -148,10 +155,7 @@ def customer_log_communication(customer_id):
     try:
         communications.log_communication(customer_id, {k: request.form.get(k) for k in ("subject", "summary", "channel")},
                                          actor_id=current_actor().id)
-    except Invalid as error:
-        flash("Communication not logged: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items()))
-        return redirect(back)
     except CrmError as error:
-        return fail_back(error, back)
+        return _refuse(error, back)
     flash("Communication logged.")
     return redirect(back)
