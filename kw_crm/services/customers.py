@@ -11,8 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from .. import host
 from ..db import commit, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
-from ..models import (LIFECYCLE_STAGES, Activity, AuditEvent, Communication, Contact, CustomerProfile, Deal, Note,
-                      Stage)
+from ..models import (
+    LIFECYCLE_STAGES,
+    Activity,
+    AuditEvent,
+    Communication,
+    Contact,
+    CustomerProfile,
+    Deal,
+    Note,
+    Stage,
+)
 from ..tenancy import require_tenant_id
 from . import audit, lifecycle
 
