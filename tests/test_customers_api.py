@@ -284,3 +284,16 @@ def test_export_streams_more_rows_than_a_batch(admin_client, crm_scope, tenant):
 def test_communications_of_unknown_customers_404(admin_client):
     assert admin_client.post("/api/crm/customers/2000000000/communications", json={"subject": "x"}).status_code == 404
     assert Communication.__tablename__ == "crm_communications"
+
+
+def test_huge_and_malformed_input_gets_a_clear_4xx(admin_client):
+    assert admin_client.post("/api/crm/customers", json={"name": "x" * 10_000}).status_code == 422
+    assert admin_client.post("/api/crm/customers", json={"name": "ok", "lead_source": "y" * 1000}).status_code == 422
+    assert admin_client.post("/api/crm/customers", json={"name": ["a"]}).status_code == 422
+    assert admin_client.get("/api/crm/customers", query_string={"search": "z" * 5000}).status_code == 422
+    broken = admin_client.post("/api/crm/customers", data=b'{"name": "\xff\xfe"}', content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.get_json()["error"]["code"] == "bad_request"
+    cid = create(admin_client, "Fine Co")["id"]
+    assert admin_client.post(f"/api/crm/customers/{cid}/archive", data=b"\xff", content_type="application/json").status_code == 400
+    assert admin_client.get("/api/crm/customers").headers["X-Total-Count"] == "1"  # nothing half-written
