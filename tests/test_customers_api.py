@@ -120,7 +120,8 @@ def test_bad_list_parameters_are_422(admin_client, query):
     response = admin_client.get(f"/api/crm/customers?{query}")
     assert response.status_code == 422, query
     assert response.get_json()["error"]["fields"]
-    assert admin_client.get(f"/api/crm/customers/export.csv?{query}").status_code in (200, 422)
+    if not query.startswith(("limit", "offset")):  # the export takes the filters, not paging
+        assert admin_client.get(f"/api/crm/customers/export.csv?{query}").status_code == 422, query
 
 
 def test_list_uses_a_constant_number_of_queries(admin_client, count_queries):

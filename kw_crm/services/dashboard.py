@@ -44,23 +44,27 @@ def summary() -> dict:
         by_stage[key] = by_stage.get(key, 0) + count
         at_risk += int(risky or 0)
 
-    archived_customers = (select(CustomerProfile.customer_id)
-                          .where(CustomerProfile.archived_at.is_not(None)).scalar_subquery())
-    pipeline = session.execute(
+    tenant_id = require_tenant_id()
+
+    def with_profile(stmt, customer_id_column):
+        """Anti-join on archived customers (LEFT JOIN ... IS NULL plans well on both databases)."""
+        return stmt.outerjoin(CustomerProfile, and_(CustomerProfile.customer_id == customer_id_column,
+                                                    CustomerProfile.tenant_id == tenant_id)) \
+            .where(CustomerProfile.archived_at.is_(None))
+
+    pipeline = session.execute(with_profile(
         select(Deal.currency, func.count(), func.sum(Deal.value_cents), func.sum(Deal.value_cents * Stage.probability))
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(Stage.outcome.is_(None), Deal.archived_at.is_(None),
-               (Deal.customer_id.is_(None)) | (Deal.customer_id.not_in(archived_customers)))
+        .where(Stage.outcome.is_(None), Deal.archived_at.is_(None)), Deal.customer_id)
         .group_by(Deal.currency)).all()
     value_by_currency = {cur: int(total or 0) for cur, _, total, _ in pipeline}
     weighted_by_currency = {cur: weighted_cents(w or 0) for cur, _, _, w in pipeline}
     default = current_app.config["CRM_DEFAULT_CURRENCY"]
 
     since = utcnow() - timedelta(days=RECENT_DAYS)
-    recent = session.scalar(
-        select(func.count()).select_from(Communication)
-        .where(Communication.occurred_at >= since,
-               Communication.customer_id.not_in(archived_customers)))
+    recent = session.scalar(with_profile(
+        select(func.count()).select_from(Communication).where(Communication.occurred_at >= since),
+        Communication.customer_id))
 
     return {
         "total_customers": sum(by_stage.values()),

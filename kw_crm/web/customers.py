@@ -6,6 +6,7 @@ import math
 
 from flask import current_app, flash, redirect, request, url_for
 
+from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
 from ..models import LIFECYCLE_STAGES
@@ -68,9 +69,12 @@ def _form_data() -> dict:
 
 
 def _owners(selected_id=None) -> list[dict]:
+    """The first 200 active users (the search box fetches others), plus the current owner."""
     owners = customers.search_owners(None, limit=200)
     if selected_id and all(o["id"] != selected_id for o in owners):
-        owners += [o for o in customers.search_owners(None, limit=10_000) if o["id"] == selected_id]
+        user = host.active_tenant_user(selected_id)
+        if user is not None:
+            owners.append({"id": user.id, "name": user.name, "email": user.email})
     return owners
 
 
