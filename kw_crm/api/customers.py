@@ -92,6 +92,7 @@ def customer_delete(customer_id):
 def customer_workspace(customer_id):
     data = customers.workspace(customer_id)
     data["customer"] = customer_out.dump(data["customer"])
+    data.pop("user_names")  # page-only helper; the API gives ids
     return jsonify(_jsonable(data))
 
 
