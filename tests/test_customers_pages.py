@@ -20,6 +20,8 @@ def test_directory_shows_range_page_and_owner(admin_client, admin, crm_scope, te
     assert admin.name in page
     second = admin_client.get("/crm/customers?page=2").get_data(as_text=True)
     assert "Showing 51–56 of 56 · page 2 of 2" in second
+    past = admin_client.get("/crm/customers?page=9").get_data(as_text=True)
+    assert "Page 9 is past the end: 56 customers match, 2 page(s)." in past
     filtered = admin_client.get("/crm/customers?search=firm 00").get_data(as_text=True)
     assert "of 10 ·" in filtered
     bad = admin_client.get("/crm/customers?health_min=90&health_max=10")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..db import commit, session
 from ..errors import Invalid
 from ..models import Communication
-from . import audit, lifecycle
+from . import lifecycle
 from .customers import get_customer
 
 CHANNELS = ("email", "call", "meeting", "chat", "letter", "other")
@@ -59,8 +59,6 @@ def log_communication(customer_id, data: dict, *, actor_id: int) -> dict:
     profile = lifecycle.get_or_create_profile(row["id"])
     if profile.last_contacted_at is None or profile.last_contacted_at < entry.occurred_at:
         profile.last_contacted_at = entry.occurred_at
-    audit.record("customer", row["id"], "communication_logged", actor_id=actor_id,
-                 changes={"communication_id": [None, entry.id]})
     commit()
     return as_dict(entry)
 

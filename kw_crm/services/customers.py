@@ -5,7 +5,7 @@ list is the host table LEFT JOINed to ours, filtered and counted in SQL."""
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host
@@ -294,8 +294,14 @@ def archive_customer(customer_id, reason, *, actor_id: int) -> dict:
     if host.customer_has_active_subscription(row["id"]):
         raise Conflict("This customer still has an active subscription; cancel it in billing first.")
     profile = lifecycle.get_or_create_profile(row["id"])
-    profile.archived_at = utcnow()
-    profile.archive_reason = reason.strip()
+    # Conditional update: of two admins archiving at once, exactly one wins; the other gets 409.
+    archived = session.execute(
+        update(CustomerProfile).where(CustomerProfile.id == profile.id, CustomerProfile.archived_at.is_(None))
+        .values(archived_at=utcnow(), archive_reason=reason.strip()).execution_options(synchronize_session=False))
+    if archived.rowcount != 1:
+        session.rollback()
+        raise Conflict("This customer is already archived.")
+    session.expire(profile)
     audit.record("customer", row["id"], "archived", actor_id=actor_id, reason=reason.strip())
     commit()
     return get_customer(row["id"])
