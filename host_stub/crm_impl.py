@@ -100,6 +100,17 @@ def crm_customer_has_finance_history(tenant_id, customer_id):
 
 
 @hookimpl
+def crm_delete_customer(tenant_id, customer_id):
+    customer = db.session.scalar(select(PortalCustomer).where(
+        PortalCustomer.tenant_id == tenant_id, PortalCustomer.id == customer_id))
+    if customer is None:
+        return False
+    db.session.delete(customer)
+    db.session.flush()
+    return True
+
+
+@hookimpl
 def crm_customer_billing_summary(tenant_id, customer_id):
     subs = db.session.scalars(select(Subscription).where(
         Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id)

@@ -4,7 +4,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .features import get_or_create_tenant, set_feature
-from .models import User, db
+from .models import Invoice, PortalCustomer, Subscription, User, db
 
 DEMO_USERS = [
     ("admin@example.com", "admin", "ADMIN", "Ada Admin", ["crm.delete"]),
@@ -30,4 +30,31 @@ def build_demo() -> list[str]:
     for result in current_app.extensions["host_stub"].plugin_manager.hook.platform_seed_demo(
             tenant_id=tenant.id, admin_id=admin.id):
         lines.extend(result or [])
+    lines.extend(_seed_billing(tenant.id))
     return lines
+
+
+# Billing rows for a few demo companies, so the CRM workspace's billing panel has something to show.
+DEMO_BILLING = {
+    "Northwind Traders": [("Meridian", "pro", "active", 49_00)],
+    "Litware Labs": [("Meridian", "starter", "trial", 0), ("RMM", "team", "active", 120_00)],
+}
+
+
+def _seed_billing(tenant_id: int) -> list[str]:
+    added = 0
+    for name, subscriptions in DEMO_BILLING.items():
+        customer = db.session.scalar(select(PortalCustomer).where(
+            PortalCustomer.tenant_id == tenant_id, func.lower(PortalCustomer.name) == name.lower()))
+        if customer is None or db.session.scalar(select(Subscription.id).where(
+                Subscription.customer_id == customer.id).limit(1)):
+            continue
+        for product, plan, status, cents in subscriptions:
+            db.session.add(Subscription(tenant_id=tenant_id, customer_id=customer.id, product=product, plan=plan,
+                                        status=status, amount_cents=cents))
+            if cents:
+                db.session.add(Invoice(tenant_id=tenant_id, customer_id=customer.id, amount_cents=cents,
+                                       number=f"INV-{customer.id}-{product}", status="open"))
+        added += 1
+    db.session.commit()
+    return [f"billing: subscriptions for {added} demo customers"] if added else []

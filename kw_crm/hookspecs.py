@@ -105,6 +105,13 @@ def crm_customer_has_finance_history(tenant_id, customer_id):
 
 
 @hookspec(firstresult=True)
+def crm_delete_customer(tenant_id, customer_id):
+    """Called when an archived customer without CRM or finance history is hard-deleted. Delete
+    the PortalCustomer in the shared session (flush, do not commit) and return ``True``; no
+    answer means the host keeps its company records and the CRM refuses the delete (409)."""
+
+
+@hookspec(firstresult=True)
 def crm_customer_billing_summary(tenant_id, customer_id):
     """Called by the customer workspace. Return ``{"subscriptions": [..], "invoices": [..],
     "outstanding_ar_cents": {currency: cents}}`` or ``None`` when the host has no billing."""

@@ -100,3 +100,8 @@ def customer_has_finance_history(customer_id: int) -> bool:
 
 def customer_billing_summary(customer_id: int) -> dict | None:
     return _hook().crm_customer_billing_summary(tenant_id=require_tenant_id(), customer_id=customer_id)
+
+
+def delete_customer(customer_id: int) -> bool:
+    """Ask the host to delete its company record; ``False`` when the host does not allow it."""
+    return bool(_hook().crm_delete_customer(tenant_id=require_tenant_id(), customer_id=customer_id))

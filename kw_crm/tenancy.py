@@ -50,8 +50,29 @@ def tenant_scope(tenant_id: int):
         setattr(g, _BOUND, previous)
 
 
+_TABLES: set = set()
+
+
+def _tenant_tables() -> set:
+    if not _TABLES:
+        from .db import Base
+
+        _TABLES.update(m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
+    return _TABLES
+
+
 def _touches_tenant_model(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    """Entities selected, and also tables only named in FROM (``select(func.count())
+    .select_from(Model)`` has no mapper among its columns but must be scoped all the same)."""
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    froms = getattr(state.statement, "get_final_froms", None)
+    if froms is None:
+        return False
+    tables = _tenant_tables()
+    from sqlalchemy.sql.util import surface_selectables
+
+    return any(t in tables for f in froms() for t in surface_selectables(f))
 
 
 def _scope_statement(state: ORMExecuteState) -> None:

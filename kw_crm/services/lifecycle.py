@@ -3,6 +3,7 @@
 Deals call ``on_deal_saved`` / ``on_deal_won`` inside their transaction; contacts, deals,
 activities and communications call ``ensure_customer_open`` before linking a new record."""
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import signals
 from ..db import session
@@ -19,10 +20,17 @@ def get_or_create_profile(customer_id: int, owner_id: int | None = None) -> Cust
     """The CRM account row of a host customer; created on first use (a host may create
     PortalCustomers without the CRM)."""
     profile = profile_for(customer_id)
-    if profile is None:
-        profile = CustomerProfile(customer_id=customer_id, owner_id=owner_id)
-        session.add(profile)
-        session.flush()
+    if profile is not None:
+        return profile
+    try:  # two requests may create it at once: the loser re-reads the winner's row
+        with session.begin_nested():
+            profile = CustomerProfile(customer_id=customer_id, owner_id=owner_id)
+            session.add(profile)
+            session.flush()
+    except IntegrityError:
+        profile = profile_for(customer_id)
+        if profile is None:
+            raise
     return profile
 
 

@@ -1,2 +1,165 @@
-"""Customers pages (see its issue)."""
-from . import web_bp  # noqa: F401
+"""Customer pages: the directory, create/edit forms and the account workspace.
+
+Forms post plain fields (CSRF through Flask-WTF's CSRFProtect); the services validate, and a
+refusal is shown beside the fields (422) or flashed on the page the admin came from (409/403)."""
+import math
+
+from flask import current_app, flash, redirect, request, url_for
+
+from .. import host
+from ..errors import CrmError, Invalid
+from ..guard import current_actor, require_delete_permission
+from ..models import LIFECYCLE_STAGES
+from ..services import communications, customers
+from . import fail_back, render, web_bp
+
+PAGE_SIZE = 50
+FORM_FIELDS = ("name", "lifecycle_stage", "lead_source", "billing_email", "owner_id", "health_score", "reason")
+
+
+def money(cents, currency: str | None = None) -> str:
+    """Integer cents as ``1,234.56 USD`` for display."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}.{rest:02d} {currency or current_app.config['CRM_DEFAULT_CURRENCY']}"
+
+
+def _has_endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def _refuse(error: CrmError, back: str):
+    """Flash a refusal on the page the admin came from, with the field messages of a 422."""
+    if isinstance(error, Invalid) and error.fields:
+        error = CrmError(" ".join(m for messages in error.fields.values() for m in messages))
+    return fail_back(error, back)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+@web_bp.route("/customers", endpoint="customers")
+def customers_page():
+    errors, items, total = {}, [], 0
+    page = _page_number()
+    try:
+        filters = customers.parse_filters(request.args)
+        items, total = customers.list_customers(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    except Invalid as error:
+        errors = error.fields
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render("customers/list.html", status=422 if errors else 200, customers=items, total=total,
+                  page=page, pages=pages, first=(page - 1) * PAGE_SIZE + 1 if items else 0,
+                  last=(page - 1) * PAGE_SIZE + len(items), args=args, errors=errors, stages=LIFECYCLE_STAGES)
+
+
+def _form_data() -> dict:
+    data = {k: request.form.get(k) for k in FORM_FIELDS if k in request.form}
+    for key in ("lead_source", "billing_email", "health_score", "owner_id"):
+        if key in data and data[key] is not None and not data[key].strip():
+            data[key] = None
+    return data
+
+
+def _owners(selected_id=None) -> list[dict]:
+    """The first 200 active users (the search box fetches others), plus the current owner."""
+    owners = customers.search_owners(None, limit=200)
+    if selected_id and all(o["id"] != selected_id for o in owners):
+        user = host.active_tenant_user(selected_id)
+        if user is not None:
+            owners.append({"id": user.id, "name": user.name, "email": user.email})
+    return owners
+
+
+@web_bp.route("/customers/new", methods=["GET", "POST"])
+def customer_new():
+    values = {"lifecycle_stage": "prospect", "owner_id": current_actor().id}
+    errors = {}
+    if request.method == "POST":
+        values = _form_data()
+        values.pop("health_score", None)
+        values.pop("reason", None)
+        try:
+            created = customers.create_customer(values, actor_id=current_actor().id)
+        except CrmError as error:
+            errors = error.fields or {"name": [error.message]}
+        else:
+            flash(f"Customer {created['name']} created.")
+            return redirect(url_for("crm.customer_detail", customer_id=created["id"]))
+    return render("customers/form.html", status=422 if errors else 200, values=values, errors=errors,
+                  stages=LIFECYCLE_STAGES, owners=_owners(), customer=None)
+
+
+@web_bp.route("/customers/<int:customer_id>")
+def customer_detail(customer_id):
+    data = customers.workspace(customer_id)
+    return render("customers/workspace.html", ws=data, customer=data["customer"], money=money,
+                  has_endpoint=_has_endpoint, channels=communications.CHANNELS)
+
+
+@web_bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+def customer_edit(customer_id):
+    customer = customers.get_customer(customer_id)
+    if customer["archived_at"] is not None:
+        flash("This customer is archived and cannot be edited.")
+        return redirect(url_for("crm.customer_detail", customer_id=customer_id))
+    values, errors = dict(customer), {}
+    if request.method == "POST":
+        values = _form_data()
+        values.pop("name", None)
+        try:
+            customers.update_customer(customer_id, values, actor_id=current_actor().id)
+        except Invalid as error:
+            errors = error.fields
+        except CrmError as error:
+            return _refuse(error, url_for("crm.customer_detail", customer_id=customer_id))
+        else:
+            flash("Customer updated.")
+            return redirect(url_for("crm.customer_detail", customer_id=customer_id))
+    return render("customers/form.html", status=422 if errors else 200, values=values, errors=errors,
+                  stages=LIFECYCLE_STAGES, owners=_owners(values.get("owner_id")), customer=customer)
+
+
+@web_bp.post("/customers/<int:customer_id>/archive")
+def customer_archive(customer_id):
+    back = url_for("crm.customer_detail", customer_id=customer_id)
+    customers.get_customer(customer_id)
+    require_delete_permission()
+    try:
+        customers.archive_customer(customer_id, request.form.get("reason"), actor_id=current_actor().id)
+    except CrmError as error:
+        return _refuse(error, back)
+    flash("Customer archived. It is hidden from active views; its history is kept.")
+    return redirect(back)
+
+
+@web_bp.post("/customers/<int:customer_id>/delete")
+def customer_delete(customer_id):
+    back = url_for("crm.customer_detail", customer_id=customer_id)
+    customer = customers.get_customer(customer_id)
+    require_delete_permission()
+    try:
+        customers.delete_customer(customer_id, actor_id=current_actor().id)
+    except CrmError as error:
+        return _refuse(error, back)
+    flash(f"Customer {customer['name']} deleted.")
+    return redirect(url_for("crm.customers"))
+
+
+@web_bp.post("/customers/<int:customer_id>/communications")
+def customer_log_communication(customer_id):
+    back = url_for("crm.customer_detail", customer_id=customer_id)
+    try:
+        communications.log_communication(customer_id, {k: request.form.get(k) for k in ("subject", "summary", "channel")},
+                                         actor_id=current_actor().id)
+    except CrmError as error:
+        return _refuse(error, back)
+    flash("Communication logged.")
+    return redirect(back)
