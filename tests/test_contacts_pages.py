@@ -296,3 +296,23 @@ def test_pages_of_another_tenant_are_404(admin_client, other_admin_client):
     for url in (f"/crm/contacts/{cid}/notes", f"/crm/contacts/{cid}/delete", f"/crm/contacts/{cid}/edit"):
         assert other_admin_client.post(url, data={"body": "x"}).status_code == 404
     assert admin_client.get(f"/crm/contacts/{cid}").status_code == 200
+
+
+def test_upload_form_refuses_empty_and_oversized_files(app, admin_client):
+    import io
+
+    cid = api_contact(admin_client)
+    empty = admin_client.post(f"/crm/contacts/{cid}/attachments", data={"file": (io.BytesIO(b""), "empty.txt")},
+                              content_type="multipart/form-data")
+    assert empty.status_code == 422 and "The file is empty." in empty.get_data(as_text=True)
+    app.config["CRM_MAX_ATTACHMENT_BYTES"] = 10
+    try:
+        big = admin_client.post(f"/crm/contacts/{cid}/attachments", data={"file": (io.BytesIO(b"x" * 11), "big.bin")},
+                                content_type="multipart/form-data")
+    finally:
+        app.config["CRM_MAX_ATTACHMENT_BYTES"] = 10 * 1024 * 1024
+    assert big.status_code == 413 and "limited to 10 bytes" in big.get_data(as_text=True)
+    ok = admin_client.post(f"/crm/contacts/{cid}/attachments", data={"file": (io.BytesIO(b"hello"), "hi.txt")},
+                           content_type="multipart/form-data")
+    assert ok.status_code == 302
+    assert [a["filename"] for a in admin_client.get(f"/api/crm/contacts/{cid}/attachments").get_json()] == ["hi.txt"]

@@ -234,7 +234,7 @@ def delete_contact(contact: Contact, *, actor_id: int | None) -> None:
     _remove_files(keys)
 
 
-def _contacts_by_ids(ids: list[int]) -> list[Contact]:
+def contacts_by_ids(ids: list[int]) -> list[Contact]:
     """All the named contacts of this tenant, or a 422 naming those that are not (nothing changed)."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
@@ -249,7 +249,7 @@ def _contacts_by_ids(ids: list[int]) -> list[Contact]:
 def bulk_reassign(ids: list[int], owner_id: int | None, *, actor_id: int | None) -> int:
     if owner_id is None or host.active_tenant_user(owner_id) is None:
         raise Invalid({"owner_id": "Pick an active user of this portal as the new owner."})
-    contacts = _contacts_by_ids(ids)
+    contacts = contacts_by_ids(ids)
     for contact in contacts:
         if contact.owner_id != owner_id:
             audit.record("contact", contact.id, "updated", actor_id=actor_id,
@@ -261,7 +261,7 @@ def bulk_reassign(ids: list[int], owner_id: int | None, *, actor_id: int | None)
 
 
 def bulk_delete(ids: list[int], *, actor_id: int | None) -> int:
-    contacts = _contacts_by_ids(ids)
+    contacts = contacts_by_ids(ids)
     keys = _delete_rows(contacts, actor_id)
     commit()
     _remove_files(keys)

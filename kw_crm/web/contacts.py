@@ -73,7 +73,7 @@ def contacts_bulk():
         elif action == "delete":
             require_delete_permission()
             if request.form.get("confirm") != "yes":
-                chosen = service._contacts_by_ids(ids)
+                chosen = service.contacts_by_ids(ids)
                 return render("contacts/confirm_delete.html", contacts=chosen, form=form)
             done = service.bulk_delete(ids, actor_id=current_actor().id)
             flash(f"Deleted {done} contact{'s' if done != 1 else ''}.")
