@@ -316,3 +316,36 @@ def test_upload_form_refuses_empty_and_oversized_files(app, admin_client):
                            content_type="multipart/form-data")
     assert ok.status_code == 302
     assert [a["filename"] for a in admin_client.get(f"/api/crm/contacts/{cid}/attachments").get_json()] == ["hi.txt"]
+
+
+def test_a_host_without_a_tab_hook_shows_no_such_tab(app, admin_client):
+    cid = api_contact(admin_client)
+    manager = app.extensions["kw_crm"].plugin_manager
+    helpdesk = manager.unregister(name="host_stub.helpdesk")
+    try:
+        html = admin_client.get(f"/crm/contacts/{cid}").get_data(as_text=True)
+    finally:
+        manager.register(helpdesk, name="host_stub.helpdesk")
+    assert "Projects (0)" in html and "Tickets" not in html
+    assert "Tickets (0)" in admin_client.get(f"/crm/contacts/{cid}").get_data(as_text=True)
+
+
+def test_detail_and_activities_pages_cost_constant_queries(admin_client, count_queries):
+    cid = api_contact(admin_client)
+    admin_client.post(f"/api/crm/contacts/{cid}/notes", json={"body": "one"})
+    admin_client.post(f"/api/crm/contacts/{cid}/activities", json={"type": "call", "subject": "one", "due_date": "2020-01-01"})
+    with count_queries() as detail_small:
+        admin_client.get(f"/crm/contacts/{cid}")
+    with count_queries() as queue_small:
+        admin_client.get("/crm/activities")
+    for i in range(15):
+        admin_client.post(f"/api/crm/contacts/{cid}/notes", json={"body": f"note {i}"})
+        other = api_contact(admin_client, first_name=f"Other{i}")
+        admin_client.post(f"/api/crm/contacts/{other}/activities", json={"type": "task", "subject": f"t{i}"})
+    with count_queries() as detail_large:
+        html = admin_client.get(f"/crm/contacts/{cid}").get_data(as_text=True)
+    with count_queries() as queue_large:
+        queue = admin_client.get("/crm/activities").get_data(as_text=True)
+    assert "Timeline (17)" in html and queue.count("Complete</button>") == 16
+    assert len(detail_large) == len(detail_small)
+    assert len(queue_large) == len(queue_small)
