@@ -315,3 +315,32 @@ def test_archived_customers_refuse_new_contacts_and_activities(app, admin_client
     response = admin_client.post(f"/api/crm/contacts/{linked['id']}/activities", json={"type": "call", "subject": "x"})
     assert response.status_code == 409
     assert len(admin_client.get("/api/crm/contacts").get_json()) == 1
+
+
+def test_deleting_a_contact_removes_its_timeline_and_unlinks_its_deals(admin_client, crm_scope, tenant):
+    from kw_crm.models import Activity, Attachment, Deal, Note, Stage
+
+    cid = new_contact(admin_client)["id"]
+    admin_client.post(f"/api/crm/contacts/{cid}/notes", json={"body": "n"})
+    admin_client.post(f"/api/crm/contacts/{cid}/activities", json={"type": "call", "subject": "c"})
+    import io
+    admin_client.post(f"/api/crm/contacts/{cid}/attachments", data={"file": (io.BytesIO(b"f"), "f.txt")},
+                      content_type="multipart/form-data")
+    with crm_scope(tenant) as session:
+        stage = Stage(key="LEAD", label="Lead", probability=10, position=0)
+        session.add(stage)
+        session.flush()
+        deal = Deal(title="Keep me", value_cents=5, currency="USD", stage_id=stage.id, contact_id=cid)
+        session.add(deal)
+        session.commit()
+        deal_id = deal.id
+    assert admin_client.delete(f"/api/crm/contacts/{cid}").status_code == 204
+    with crm_scope(tenant) as session:
+        for model in (Note, Activity, Attachment):
+            assert session.scalar(select(func.count(model.id)).where(model.contact_id == cid)) == 0, model
+        deal = session.get(Deal, deal_id)
+        assert deal is not None and deal.contact_id is None
+    # a contact created afterwards (SQLite may reuse the id) starts with an empty timeline
+    fresh = new_contact(admin_client, first_name="Fresh")["id"]
+    assert admin_client.get(f"/api/crm/contacts/{fresh}/timeline").get_json() == []
+    assert admin_client.get(f"/api/crm/contacts/{fresh}/attachments").get_json() == []

@@ -3,13 +3,13 @@ bulk actions. Field shape is checked by the schema or form in front; this module
 needs the database (owner, customer, VENDOR link, unique email) and writes in one transaction."""
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host, signals
 from ..db import commit, session
 from ..errors import CrmError, Invalid, NotFound
-from ..models import CONTACT_TYPES, Attachment, Contact, Deal
+from ..models import CONTACT_TYPES, Activity, Attachment, Contact, Deal, Note
 from . import audit, lifecycle
 from .companies import find_or_create_customer
 from .storage import get_storage
@@ -213,6 +213,13 @@ def _commit_or_invalid() -> None:
 def _delete_rows(contacts: list[Contact], actor_id: int | None) -> list[str]:
     ids = [c.id for c in contacts]
     keys = list(session.scalars(select(Attachment.storage_key).where(Attachment.contact_id.in_(ids)))) if ids else []
+    if ids:
+        # Explicit, not left to ON DELETE: SQLite runs without foreign-key enforcement and may
+        # reuse a deleted contact's id, which would hand its timeline and files to a new contact.
+        for model in (Note, Activity, Attachment):
+            session.execute(delete(model).where(model.contact_id.in_(ids)), execution_options={"synchronize_session": False})
+        session.execute(update(Deal).where(Deal.contact_id.in_(ids)).values(contact_id=None, version=Deal.version + 1),
+                        execution_options={"synchronize_session": False})
     for contact in contacts:
         audit.record("contact", contact.id, "deleted", actor_id=actor_id,
                      changes={"name": [contact.full_name, None], "email": [contact.email, None]})
