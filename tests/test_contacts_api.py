@@ -344,3 +344,27 @@ def test_deleting_a_contact_removes_its_timeline_and_unlinks_its_deals(admin_cli
     fresh = new_contact(admin_client, first_name="Fresh")["id"]
     assert admin_client.get(f"/api/crm/contacts/{fresh}/timeline").get_json() == []
     assert admin_client.get(f"/api/crm/contacts/{fresh}/attachments").get_json() == []
+
+
+def test_ids_beyond_the_integer_range_are_404_or_422_not_500(admin_client):
+    huge = 99_999_999_999_999_999_999
+    cid = new_contact(admin_client)["id"]
+    for url in (f"/api/crm/contacts/{huge}", f"/crm/contacts/{huge}", f"/api/crm/contacts/{cid}/attachments/{huge}",
+                f"/crm/contacts/{huge}/edit"):
+        assert admin_client.get(url).status_code == 404, url
+    assert admin_client.post(f"/api/crm/activities/{huge}/complete").status_code == 404
+    for body in ({"first_name": "A", "last_name": "B", "owner_id": huge},
+                 {"first_name": "A", "last_name": "B", "customer_id": 2**31},
+                 {"first_name": "A", "last_name": "B", "type": "vendor", "vendor_user_id": -1}):
+        response = admin_client.post("/api/crm/contacts", json=body)
+        assert response.status_code == 422, body
+    response = admin_client.post("/api/crm/contacts/bulk", json={"action": "delete", "ids": [cid, huge]})
+    assert response.status_code == 422 and "ids" in response.get_json()["error"]["fields"]
+    assert admin_client.get(f"/api/crm/contacts?owner_id={huge}").status_code == 422
+    response = admin_client.post(f"/api/crm/contacts/{cid}/activities", json={"type": "call", "subject": "s", "owner_id": huge})
+    assert response.status_code == 422
+    response = admin_client.post("/crm/contacts/bulk", data={"action": "reassign", "ids": [str(huge)], "owner_id": str(huge)},
+                                 follow_redirects=True)
+    assert response.status_code == 200
+    assert admin_client.get(f"/api/crm/contacts/{cid}").status_code == 200
+    assert admin_client.get(f"/crm/contacts/new?customer_id={huge}").status_code == 200

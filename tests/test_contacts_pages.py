@@ -349,3 +349,34 @@ def test_detail_and_activities_pages_cost_constant_queries(admin_client, count_q
     assert "Timeline (17)" in html and queue.count("Complete</button>") == 16
     assert len(detail_large) == len(detail_small)
     assert len(queue_large) == len(queue_small)
+
+
+def test_complete_redirects_only_to_local_paths(admin_client):
+    cid = api_contact(admin_client)
+    aid = admin_client.post(f"/api/crm/contacts/{cid}/activities", json={"type": "task", "subject": "t"}).get_json()["id"]
+    for target in ("https://evil.test/", "//evil.test/", "/\\evil.test/"):
+        response = admin_client.post(f"/crm/activities/{aid}/complete", data={"next": target})
+        assert response.headers["Location"] == "/crm/activities", target
+
+
+def test_absurd_paging_parameters_do_not_break_the_pages(admin_client):
+    api_contact(admin_client)
+    for query in ("page=99999999999999999999999", "page=-4", "page=abc", "per_page=0", "per_page=10000"):
+        assert admin_client.get(f"/crm/?{query}").status_code == 200, query
+        assert admin_client.get(f"/crm/activities?{query}").status_code == 200, query
+    response = admin_client.get("/api/crm/contacts?offset=99999999999999999999999")
+    assert response.status_code == 422 and "offset" in response.get_json()["error"]["fields"]
+
+
+def test_control_characters_in_search_and_bulk_fields_are_handled(admin_client):
+    cid = api_contact(admin_client, company="Nul Co")
+    html = admin_client.get("/crm/?q=Nul%00%20Co").get_data(as_text=True)
+    assert f'data-contact-id="{cid}"' in html
+    response = admin_client.get("/api/crm/contacts?q=a%00b")
+    assert response.status_code == 422 and "q" in response.get_json()["error"]["fields"]
+    response = admin_client.post("/crm/contacts/bulk", data={"action": "reassign", "ids": [cid], "owner_id": "²"},
+                                 follow_redirects=True)
+    assert response.status_code == 200 and "Pick an active user" in response.get_data(as_text=True)
+    response = admin_client.post("/crm/contacts/bulk", data={"action": "reassign", "ids": ["x"], "owner_id": "1"},
+                                 follow_redirects=True)
+    assert response.status_code == 200 and "whole numbers" in response.get_data(as_text=True)

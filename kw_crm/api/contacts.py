@@ -36,10 +36,12 @@ def _int_arg(name: str, errors: dict) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        errors[name] = [f"{name} must be a whole number."]
-        return None
+        value = None
+    if value is None or not service.is_id(value):
+        errors[name] = [f"{name} must be a whole number from 1 to {service.ID_MAX}."]
+    return value
 
 
 def _filters() -> service.ContactFilters:
@@ -52,6 +54,8 @@ def _filters() -> service.ContactFilters:
     q = request.args.get("q") or None
     if q and len(q) > 200:
         errors["q"] = ["Search text has at most 200 characters."]
+    elif q and any(ch < " " for ch in q):
+        errors["q"] = ["Control characters are not allowed."]
     filters = service.ContactFilters(type=kind, status=status, q=q, owner_id=_int_arg("owner_id", errors),
                                      customer_id=_int_arg("customer_id", errors))
     if errors:

@@ -10,6 +10,13 @@ def _no_control_chars(value: str) -> None:
         raise ValidationError("Control characters are not allowed.")
 
 
+ID_MAX = 2**31 - 1  # ids are 32-bit integers in every supported database
+
+
+def Id(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+
+
 def Text(max_length: int, *, required: bool = False, allow_none: bool = True, min_length: int = 0):
     """A stripped string with a length range and no control characters."""
     return fields.String(required=required, allow_none=allow_none and not required,
@@ -41,11 +48,11 @@ class ContactInput(StrictSchema):
     phone = Text(50)
     job_title = Text(150)
     company = Text(200)
-    customer_id = fields.Integer(allow_none=True, strict=True)
+    customer_id = Id(allow_none=True)
     type = fields.String(validate=validate.OneOf(CONTACT_TYPES))
     status = fields.String(validate=validate.OneOf(CONTACT_STATUSES))
-    owner_id = fields.Integer(allow_none=True, strict=True)
-    vendor_user_id = fields.Integer(allow_none=True, strict=True)
+    owner_id = Id(allow_none=True)
+    vendor_user_id = Id(allow_none=True)
     notes = Text(NOTE_MAX)
     is_decision_maker = fields.Boolean()
 
@@ -71,8 +78,8 @@ class ContactOutput(Schema):
 
 class BulkInput(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(("reassign", "delete")))
-    ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=1000))
-    owner_id = fields.Integer(allow_none=True, strict=True)
+    ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
+    owner_id = Id(allow_none=True)
 
 
 class NoteInput(StrictSchema):
@@ -93,7 +100,7 @@ class ActivityInput(StrictSchema):
     subject = Text(SUBJECT_MAX, required=True, min_length=1)
     description = Text(NOTE_MAX)
     due_date = fields.Date(allow_none=True)
-    owner_id = fields.Integer(allow_none=True, strict=True)
+    owner_id = Id(allow_none=True)
 
 
 class ActivityOutput(Schema):

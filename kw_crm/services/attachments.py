@@ -64,6 +64,8 @@ def list_for(contact_id: int) -> list[Attachment]:
 
 
 def get_attachment(contact_id: int, attachment_id: int) -> Attachment:
+    if not (0 < contact_id <= 2**31 - 1 and 0 < attachment_id <= 2**31 - 1):
+        raise NotFound("No such attachment.")
     attachment = session.scalar(select(Attachment).where(Attachment.id == attachment_id,
                                                          Attachment.contact_id == contact_id))
     if attachment is None:

@@ -85,7 +85,17 @@ def contact_deals(contact_id: int) -> list[Deal]:
                                 .order_by(Deal.created_at.desc(), Deal.id.desc())))
 
 
+ID_MAX = 2**31 - 1
+
+
+def is_id(value) -> bool:
+    """A value that can be an id in every supported database (bigger ones overflow the driver)."""
+    return isinstance(value, int) and 0 < value <= ID_MAX
+
+
 def get_contact(contact_id: int) -> Contact:
+    if not is_id(contact_id):
+        raise NotFound("No such contact.")
     contact = session.scalar(select(Contact).where(Contact.id == contact_id))
     if contact is None:
         raise NotFound("No such contact.")
@@ -246,6 +256,8 @@ def contacts_by_ids(ids: list[int]) -> list[Contact]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         raise Invalid({"ids": "Select at least one contact."})
+    if not all(is_id(i) for i in wanted):
+        raise Invalid({"ids": "Contact ids are whole numbers from 1 to 2147483647."})
     found = list(session.scalars(select(Contact).where(Contact.id.in_(wanted))))
     unknown = sorted(set(wanted) - {c.id for c in found})
     if unknown:
@@ -254,7 +266,7 @@ def contacts_by_ids(ids: list[int]) -> list[Contact]:
 
 
 def bulk_reassign(ids: list[int], owner_id: int | None, *, actor_id: int | None) -> int:
-    if owner_id is None or host.active_tenant_user(owner_id) is None:
+    if not is_id(owner_id) or host.active_tenant_user(owner_id) is None:
         raise Invalid({"owner_id": "Pick an active user of this portal as the new owner."})
     contacts = contacts_by_ids(ids)
     for contact in contacts:

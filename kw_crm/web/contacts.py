@@ -33,9 +33,9 @@ def _int_param(name: str, default: int, low: int, high: int | None = None) -> in
 def contacts():
     kind = request.args.get("type") if request.args.get("type") in CONTACT_TYPES else None
     status = request.args.get("status") if request.args.get("status") in CONTACT_STATUSES else None
-    q = (request.args.get("q") or "").strip()[:200]
+    q = "".join(ch for ch in (request.args.get("q") or "") if ch >= " ").strip()[:200]
     per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
-    page = _int_param("page", 1, 1)
+    page = _int_param("page", 1, 1, 1_000_000)
     filters = service.ContactFilters(type=kind, status=status, q=q or None)
     rows, total = service.list_contacts(filters, per_page, (page - 1) * per_page)
     counts = service.type_counts(filters)
@@ -66,8 +66,10 @@ def contacts_bulk():
     try:
         ids = _selected_ids()
         if action == "reassign":
-            owner_raw = request.form.get("owner_id") or ""
-            owner_id = int(owner_raw) if owner_raw.isdigit() else None
+            try:
+                owner_id = int(request.form.get("owner_id") or "")
+            except ValueError:
+                owner_id = None
             done = service.bulk_reassign(ids, owner_id, actor_id=current_actor().id)
             flash(f"Re-assigned {done} contact{'s' if done != 1 else ''}.")
         elif action == "delete":
@@ -114,7 +116,7 @@ def contact_new():
     if request.method == "GET":
         form.owner_id.data = current_actor().id
         customer_id = request.args.get("customer_id", type=int)
-        if customer_id is not None and host.tenant_customer(customer_id) is not None:
+        if service.is_id(customer_id) and host.tenant_customer(customer_id) is not None:
             form.customer_id.data = customer_id
     contact = _save_contact(form)
     if contact is not None:
@@ -234,7 +236,7 @@ def contact_delete_attachment(contact_id: int, attachment_id: int):
 @web_bp.route("/activities", endpoint="activities")
 def activities_page():
     per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
-    page = _int_param("page", 1, 1)
+    page = _int_param("page", 1, 1, 1_000_000)
     rows, total = activities.open_activities(per_page, (page - 1) * per_page)
     owners = service.users_by_id(a.owner_id for a, _ in rows)
     return render("activities/list.html", rows=rows, total=total, owners=owners, today=utcnow().date(),
@@ -247,6 +249,6 @@ def activity_complete(activity_id: int):
     activities.complete_activity(activity)
     flash(f"Completed: {activity.subject}")
     nxt = request.form.get("next") or ""
-    if not nxt.startswith("/") or nxt.startswith("//"):
+    if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # local paths only
         nxt = url_for("crm.activities")
     return redirect(nxt)
