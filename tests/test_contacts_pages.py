@@ -380,3 +380,20 @@ def test_control_characters_in_search_and_bulk_fields_are_handled(admin_client):
     response = admin_client.post("/crm/contacts/bulk", data={"action": "reassign", "ids": ["x"], "owner_id": "1"},
                                  follow_redirects=True)
     assert response.status_code == 200 and "whole numbers" in response.get_data(as_text=True)
+
+
+def test_editing_a_contact_of_a_deactivated_owner_does_not_silently_change_it(app, admin_client, make_user, tenant):
+    from host_stub.models import User
+
+    leaver = make_user(tenant, "ADMIN", name="Lea Leaver")
+    cid = api_contact(admin_client, owner_id=leaver.id)
+    with app.app_context():
+        db.session.get(User, leaver.id).active = False
+        db.session.commit()
+    form = admin_client.get(f"/crm/contacts/{cid}/edit").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{leaver.id}">Lea Leaver</option>', form)
+    response = admin_client.post(f"/crm/contacts/{cid}/edit", data={
+        "first_name": "Jane", "last_name": "Smith", "customer_id": "None", "type": "customer", "status": "active",
+        "owner_id": str(leaver.id), "vendor_user_id": "None"})
+    assert response.status_code == 422 and 'id="owner_id-error"' in response.get_data(as_text=True)
+    assert admin_client.get(f"/api/crm/contacts/{cid}").get_json()["status"] == "lead"

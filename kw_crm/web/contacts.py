@@ -91,8 +91,12 @@ def contacts_bulk():
 
 def _contact_form(contact=None) -> ContactForm:
     form = ContactForm(obj=contact)
+    users = service.tenant_user_choices()
+    if contact is not None and contact.owner_id is not None and contact.owner_id not in {u.id for u in users}:
+        # Keep a deactivated owner visible (and refused on save) rather than silently picking another.
+        users += list(service.users_by_id([contact.owner_id]).values())
     form.fill_choices(session.scalars(host.tenant_customers().order_by(host.customer_model().name)),
-                      service.tenant_user_choices(), service.vendor_user_choices())
+                      users, service.vendor_user_choices())
     return form
 
 
