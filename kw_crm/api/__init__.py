@@ -54,7 +54,7 @@ def page_params() -> tuple[int, int]:
     """``limit`` (default 50, 1..200) and ``offset`` (>= 0); anything else is a 422."""
     errors, values = {}, {}
     for name, default, low, high in (("limit", current_app.config["CRM_PAGE_SIZE"], 1, MAX_LIMIT),
-                                     ("offset", 0, 0, None)):
+                                     ("offset", 0, 0, 2**31 - 1)):
         raw = request.args.get(name)
         try:
             value = default if raw in (None, "") else int(raw)

@@ -1,7 +1,258 @@
-"""Contact pages: the CRM landing list, forms, detail."""
+"""Contact pages: the CRM landing list, bulk actions, forms, detail (timeline, deals, host tabs,
+notes, activities, attachments) and the open-activities page."""
+from flask import current_app, flash, redirect, request, url_for
+
+from .. import host
+from ..db import session, utcnow
+from ..errors import CrmError, Invalid
+from ..guard import current_actor, require_delete_permission
+from ..models import CONTACT_STATUSES, CONTACT_TYPES
+from ..services import activities, attachments
+from ..services import contacts as service
 from . import render, web_bp
+from .forms import TYPE_LABELS, ActivityForm, AttachmentForm, ConfirmForm, ContactForm, NoteForm
+
+MAX_PER_PAGE = 200
+
+
+@web_bp.app_context_processor
+def _endpoint_helpers():
+    """``has_endpoint('crm.deals')``: link to another area's page only once it exists."""
+    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
+
+
+def _int_param(name: str, default: int, low: int, high: int | None = None) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        return default
+    return max(low, min(value, high)) if high else max(low, value)
 
 
 @web_bp.route("/")
 def contacts():
-    return render("contacts/list.html", contacts=[])
+    kind = request.args.get("type") if request.args.get("type") in CONTACT_TYPES else None
+    status = request.args.get("status") if request.args.get("status") in CONTACT_STATUSES else None
+    q = "".join(ch for ch in (request.args.get("q") or "") if ch >= " ").strip()[:200]
+    per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
+    page = _int_param("page", 1, 1, 1_000_000)
+    filters = service.ContactFilters(type=kind, status=status, q=q or None)
+    rows, total = service.list_contacts(filters, per_page, (page - 1) * per_page)
+    counts = service.type_counts(filters)
+    deals = service.deal_counts([c.id for c in rows])
+    pages = max(1, -(-total // per_page))
+    return render("contacts/list.html", contacts=rows, total=total, type_counts=counts, deal_counts=deals,
+                  type_labels=TYPE_LABELS, statuses=CONTACT_STATUSES, kind=kind, status=status, q=q,
+                  page=page, pages=pages, per_page=per_page, owners=service.tenant_user_choices(),
+                  form=ConfirmForm())
+
+
+def _selected_ids() -> list[int]:
+    ids = []
+    for raw in request.form.getlist("ids"):
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            raise Invalid({"ids": "Contact ids are whole numbers."}) from None
+    return ids
+
+
+@web_bp.post("/contacts/bulk")
+def contacts_bulk():
+    form = ConfirmForm()
+    form.validate_on_submit()  # CSRF is checked by CSRFProtect; nothing else to validate
+    action = request.form.get("action")
+    back = url_for("crm.contacts")
+    try:
+        ids = _selected_ids()
+        if action == "reassign":
+            try:
+                owner_id = int(request.form.get("owner_id") or "")
+            except ValueError:
+                owner_id = None
+            done = service.bulk_reassign(ids, owner_id, actor_id=current_actor().id)
+            flash(f"Re-assigned {done} contact{'s' if done != 1 else ''}.")
+        elif action == "delete":
+            require_delete_permission()
+            if request.form.get("confirm") != "yes":
+                chosen = service.contacts_by_ids(ids)
+                return render("contacts/confirm_delete.html", contacts=chosen, form=form)
+            done = service.bulk_delete(ids, actor_id=current_actor().id)
+            flash(f"Deleted {done} contact{'s' if done != 1 else ''}.")
+        else:
+            raise Invalid({"action": "Pick re-assign or delete."})
+    except CrmError as error:
+        if error.status == 403:
+            raise
+        message = "; ".join(m for ms in (error.fields or {}).values() for m in ms) or error.message
+        flash(message)
+    return redirect(back)
+
+
+def _contact_form(contact=None) -> ContactForm:
+    form = ContactForm(obj=contact)
+    users = service.tenant_user_choices()
+    if contact is not None and contact.owner_id is not None and contact.owner_id not in {u.id for u in users}:
+        # Keep a deactivated owner visible (and refused on save) rather than silently picking another.
+        users += list(service.users_by_id([contact.owner_id]).values())
+    form.fill_choices(session.scalars(host.tenant_customers().order_by(host.customer_model().name)),
+                      users, service.vendor_user_choices())
+    return form
+
+
+def _save_contact(form: ContactForm, contact=None):
+    if not form.validate_on_submit():
+        return None
+    try:
+        if contact is None:
+            return service.create_contact(form.values(), actor_id=current_actor().id)
+        return service.update_contact(contact, form.values(), actor_id=current_actor().id)
+    except Invalid as error:
+        form.show_errors(error.fields)
+    except CrmError as error:
+        form.show_errors({"customer_id": [error.message]})
+    return None
+
+
+@web_bp.route("/contacts/new", methods=["GET", "POST"])
+def contact_new():
+    form = _contact_form()
+    if request.method == "GET":
+        form.owner_id.data = current_actor().id
+        customer_id = request.args.get("customer_id", type=int)
+        if service.is_id(customer_id) and host.tenant_customer(customer_id) is not None:
+            form.customer_id.data = customer_id
+    contact = _save_contact(form)
+    if contact is not None:
+        flash(f"Created {contact.full_name}.")
+        return redirect(url_for("crm.contact_detail", contact_id=contact.id))
+    return render("contacts/form.html", 422 if form.errors else 200, form=form, contact=None)
+
+
+@web_bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+def contact_edit(contact_id: int):
+    contact = service.get_contact(contact_id)
+    form = _contact_form(contact)
+    if request.method == "GET" and contact.customer_id is not None:
+        form.company.data = ""
+    saved = _save_contact(form, contact)
+    if saved is not None:
+        flash(f"Saved {saved.full_name}.")
+        return redirect(url_for("crm.contact_detail", contact_id=saved.id))
+    return render("contacts/form.html", 422 if form.errors else 200, form=form, contact=contact)
+
+
+@web_bp.post("/contacts/<int:contact_id>/delete")
+def contact_delete(contact_id: int):
+    contact = service.get_contact(contact_id)
+    require_delete_permission()
+    name = contact.full_name
+    service.delete_contact(contact, actor_id=current_actor().id)
+    flash(f"Deleted {name}.")
+    return redirect(url_for("crm.contacts"))
+
+
+@web_bp.route("/contacts/<int:contact_id>")
+def contact_detail(contact_id: int, note_form=None, activity_form=None, attachment_form=None, status=200):
+    contact = service.get_contact(contact_id)
+    entries, timeline_total = activities.timeline(contact.id, limit=200)
+    people = service.users_by_id([contact.owner_id, contact.vendor_user_id]
+                                 + [e.get("owner_id") or e.get("author_id") for e in entries])
+    vendor_user = people.get(contact.vendor_user_id)
+    customer = host.tenant_customer(contact.customer_id) if contact.customer_id else None
+    return render("contacts/detail.html", status, contact=contact, entries=entries, timeline_total=timeline_total,
+                  people=people, customer=customer, deals=service.contact_deals(contact.id),
+                  host_tabs=host.contact_tabs(contact), attachments=attachments.list_for(contact.id),
+                  vendor_user=vendor_user, vendor_url=host.user_admin_url(vendor_user) if vendor_user else None,
+                  type_labels=TYPE_LABELS, note_form=note_form or NoteForm(),
+                  activity_form=activity_form or ActivityForm(), attachment_form=attachment_form or AttachmentForm(),
+                  confirm_form=ConfirmForm())
+
+
+def _detail_with_errors(contact_id: int, **forms):
+    return contact_detail(contact_id, status=422, **forms)
+
+
+@web_bp.post("/contacts/<int:contact_id>/notes")
+def contact_add_note(contact_id: int):
+    contact = service.get_contact(contact_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            activities.add_note(contact, form.body.data, actor_id=current_actor().id)
+            flash("Note added.")
+            return redirect(url_for("crm.contact_detail", contact_id=contact.id))
+        except CrmError as error:
+            form.body.errors = list(form.body.errors) + [error.message if not error.fields else
+                                                         "; ".join(sum(error.fields.values(), []))]
+    return _detail_with_errors(contact_id, note_form=form)
+
+
+@web_bp.post("/contacts/<int:contact_id>/activities")
+def contact_log_activity(contact_id: int):
+    contact = service.get_contact(contact_id)
+    form = ActivityForm()
+    if form.validate_on_submit():
+        try:
+            activities.log_activity(contact, type=form.type.data, subject=form.subject.data,
+                                    due_date=form.due_date.data, actor_id=current_actor().id)
+            flash("Activity logged.")
+            return redirect(url_for("crm.contact_detail", contact_id=contact.id))
+        except CrmError as error:
+            form.subject.errors = list(form.subject.errors) + [error.message if not error.fields else
+                                                               "; ".join(sum(error.fields.values(), []))]
+    return _detail_with_errors(contact_id, activity_form=form)
+
+
+@web_bp.post("/contacts/<int:contact_id>/attachments")
+def contact_upload(contact_id: int):
+    contact = service.get_contact(contact_id)
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        try:
+            attachments.upload(contact, form.file.data.stream, form.file.data.filename, actor_id=current_actor().id)
+            flash("File uploaded.")
+            return redirect(url_for("crm.contact_detail", contact_id=contact.id))
+        except CrmError as error:
+            form.file.errors = list(form.file.errors) + [error.message if error.status == 413 else
+                                                         "; ".join(sum((error.fields or {}).values(), []))
+                                                         or error.message]
+            return contact_detail(contact_id, attachment_form=form, status=error.status)
+    return _detail_with_errors(contact_id, attachment_form=form)
+
+
+@web_bp.get("/contacts/<int:contact_id>/attachments/<int:attachment_id>")
+def contact_download(contact_id: int, attachment_id: int):
+    from ..api.contacts import serve_attachment
+
+    return serve_attachment(attachments.get_attachment(contact_id, attachment_id))
+
+
+@web_bp.post("/contacts/<int:contact_id>/attachments/<int:attachment_id>/delete")
+def contact_delete_attachment(contact_id: int, attachment_id: int):
+    attachment = attachments.get_attachment(contact_id, attachment_id)
+    name = attachment.filename
+    attachments.delete(attachment)
+    flash(f"Deleted {name}.")
+    return redirect(url_for("crm.contact_detail", contact_id=contact_id))
+
+
+@web_bp.route("/activities", endpoint="activities")
+def activities_page():
+    per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
+    page = _int_param("page", 1, 1, 1_000_000)
+    rows, total = activities.open_activities(per_page, (page - 1) * per_page)
+    owners = service.users_by_id(a.owner_id for a, _ in rows)
+    return render("activities/list.html", rows=rows, total=total, owners=owners, today=utcnow().date(),
+                  page=page, pages=max(1, -(-total // per_page)), form=ConfirmForm())
+
+
+@web_bp.post("/activities/<int:activity_id>/complete")
+def activity_complete(activity_id: int):
+    activity = activities.get_activity(activity_id)
+    activities.complete_activity(activity)
+    flash(f"Completed: {activity.subject}")
+    nxt = request.form.get("next") or ""
+    if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # local paths only
+        nxt = url_for("crm.activities")
+    return redirect(nxt)
