@@ -8,6 +8,7 @@ from flask import Flask, jsonify, request
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import event
 
 from . import crm_impl, features
 from .mailer import Mailer
@@ -49,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("MAIL_BACKEND", "memory" if app.config.get("TESTING") else "log")
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_foreign_keys)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -71,6 +75,13 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
     init_plugins(loaded, app)
     return app
+
+
+def _sqlite_foreign_keys(dbapi_connection, _record):
+    """SQLite enforces foreign keys (and their ON DELETE rules) only when asked, per connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 @login_manager.user_loader

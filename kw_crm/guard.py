@@ -11,6 +11,9 @@ from .errors import Forbidden
 from .tenancy import bind_tenant
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
+
+
 def _wants_json() -> bool:
     return request.blueprint is not None and request.blueprint.startswith("crm_api")
 
@@ -33,6 +36,8 @@ def check_access():
         return _deny(404, "Not found.")
     if getattr(user, "role", None) != "ADMIN":
         return _deny(403, "CRM pages are for admins.")
+    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
+        return _deny(404, "Not found.")  # no row has such an id; the database would overflow
     bind_tenant(tenant_id)
     g.crm_user = user
 

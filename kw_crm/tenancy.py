@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from flask import g, has_app_context
 from sqlalchemy import event
+from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
 _BOUND = "_kw_crm_tenant_id"
@@ -62,17 +63,12 @@ def _tenant_tables() -> set:
 
 
 def _touches_tenant_model(state: ORMExecuteState) -> bool:
-    """Entities selected, and also tables only named in FROM (``select(func.count())
-    .select_from(Model)`` has no mapper among its columns but must be scoped all the same)."""
+    """Does the statement read a tenant-owned table anywhere: as an entity, only in FROM
+    (``select(func.count()).select_from(Model)``) or inside a subquery (``Query.count()``)?"""
     if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
         return True
-    froms = getattr(state.statement, "get_final_froms", None)
-    if froms is None:
-        return False
     tables = _tenant_tables()
-    from sqlalchemy.sql.util import surface_selectables
-
-    return any(t in tables for f in froms() for t in surface_selectables(f))
+    return any(element in tables for element in visitors.iterate(state.statement))
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
@@ -80,13 +76,14 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not _touches_tenant_model(state):
-        return
     tenant_id = current_tenant_id()
     if tenant_id is None:
-        if state.is_relationship_load:
-            return  # the parent row was already tenant-checked when it was loaded
+        if state.is_relationship_load or not _touches_tenant_model(state):
+            return  # a relationship load's parent row was tenant-checked when it was loaded
         raise TenantNotBound("CRM query without a bound tenant")
+    # Added to every statement while a tenant is bound: the criteria reach tenant models
+    # wherever they appear (subqueries of Query.count(), joins, FROM-only tables) and cost
+    # nothing where none appears.
     state.statement = state.statement.options(
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
     )

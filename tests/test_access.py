@@ -83,3 +83,11 @@ def test_state_changing_calls_without_csrf_token_are_refused(app, admin):
             assert response.status_code == 400, (rule.rule, method)
             if is_api(rule):
                 assert response.get_json()["error"]["code"] == "csrf"
+
+
+def test_ids_beyond_the_column_range_are_404_not_500(app, admin_client):
+    for rule, method in crm_rules(app):
+        if rule.arguments - {"filename"}:
+            url = build_url(rule).replace(str(SAMPLE_ARG), str(2**63))
+            response = admin_client.open(url, method=method, json={} if method != "GET" else None)
+            assert response.status_code == 404, (url, method, response.status_code)

@@ -51,3 +51,25 @@ def test_writing_a_row_for_another_tenant_is_refused(app, tenant, other_tenant):
         with pytest.raises(TenantNotBound):
             db.session.flush()
         db.session.rollback()
+
+
+def test_counts_and_subqueries_are_scoped_too(crm_scope, tenant, other_tenant):
+    from sqlalchemy import func
+
+    add_contact(crm_scope, other_tenant, "Theirs")
+    with crm_scope(tenant) as session:
+        assert session.query(Contact).count() == 0
+        assert session.scalar(select(func.count()).select_from(Contact)) == 0
+        assert session.scalar(select(func.count()).select_from(select(Contact.id).subquery())) == 0
+
+
+def test_unbound_counts_are_refused_as_well(app):
+    from sqlalchemy import func
+
+    from host_stub.models import db
+
+    with app.app_context():
+        with pytest.raises(TenantNotBound):
+            db.session.query(Contact).count()
+        with pytest.raises(TenantNotBound):
+            db.session.scalar(select(func.count()).select_from(Contact))
