@@ -10,7 +10,6 @@ from . import DELETE_PERMISSION, FEATURE, host
 from .errors import Forbidden
 from .tenancy import bind_tenant
 
-
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
 
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from flask import g, has_app_context
 from sqlalchemy import event
-from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+from sqlalchemy.sql import visitors
 
 _BOUND = "_kw_crm_tenant_id"
 ALL_TENANTS = {"kw_crm_all_tenants": True}
