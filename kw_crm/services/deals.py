@@ -62,19 +62,6 @@ def search(*, stage: str | None = None, owner_id: int | None = None, contact_id:
     return items, total
 
 
-def count_by_contact(contact_ids: list[int]) -> dict[int, int]:
-    """Non-archived deals per contact, in one query (for the contact list's Deals column)."""
-    if not contact_ids:
-        return {}
-    return dict(session.execute(select(Deal.contact_id, func.count()).where(
-        Deal.contact_id.in_(contact_ids), Deal.archived_at.is_(None)).group_by(Deal.contact_id)).all())
-
-
-def for_contact(contact_id: int) -> list[Deal]:
-    return list(session.scalars(select(Deal).where(Deal.contact_id == contact_id, Deal.archived_at.is_(None))
-                                .order_by(Deal.id.desc())))
-
-
 def is_closed(deal: Deal) -> bool:
     return deal.stage.outcome is not None
 
