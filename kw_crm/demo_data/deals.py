@@ -8,7 +8,7 @@ from sqlalchemy import select
 from .. import host
 from ..db import commit, session, utcnow
 from ..models import Contact, Deal
-from ..services import stages
+from ..services import lifecycle, stages
 
 # title, value in currency units, currency, stage key, days until expected close
 DEALS = [
@@ -42,11 +42,17 @@ def seed(admin_id: int) -> list[str]:
         contact = contacts[index % len(contacts)] if contacts and index % 4 != 3 else None
         stage = by_key.get(key) or stages.first_open_stage()
         closed = stage.outcome is not None
-        session.add(Deal(
+        deal = Deal(
             title=title, value_cents=amount * 100, currency=currency, stage=stage,
             expected_close_date=today + timedelta(days=days), owner_id=owners[index % len(owners)],
             contact_id=contact.id if contact else None, customer_id=contact.customer_id if contact else None,
             notes="Demo deal.", closed_at=utcnow() + timedelta(days=min(days, 0)) if closed else None,
-            closed_reason=CLOSED_REASONS.get(key) if closed else None, created_by_id=admin_id))
+            closed_reason=CLOSED_REASONS.get(key) if closed else None, created_by_id=admin_id)
+        session.add(deal)
+        session.flush()
+        # The accounts follow their deals, as they would have through the deal services.
+        lifecycle.on_deal_saved(deal, actor_id=admin_id)
+        if stage.outcome == "won":
+            lifecycle.on_deal_won(deal, actor_id=admin_id)
     commit()
     return [f"deals: {len(DEALS)} deals in USD and EUR across {len(by_key)} stages"]
