@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import exists, func, select
 
 from . import features
-from .models import Invoice, PortalCustomer, Project, Subscription, Ticket, User, db
+from .models import Invoice, PortalCustomer, Project, Subscription, Tenant, Ticket, User, db
 
 hookimpl = pluggy.HookimplMarker("kw_platform")
 
@@ -20,6 +20,11 @@ def crm_current_user():
 @hookimpl
 def crm_current_tenant_id():
     return current_user.tenant_id if current_user.is_authenticated else None
+
+
+@hookimpl
+def crm_tenant_id_by_name(name):
+    return db.session.scalar(select(Tenant.id).where(Tenant.name == name))
 
 
 @hookimpl

@@ -96,3 +96,9 @@ def customer_has_finance_history(customer_id: int) -> bool:
 
 def customer_billing_summary(customer_id: int) -> dict | None:
     return _hook().crm_customer_billing_summary(tenant_id=require_tenant_id(), customer_id=customer_id)
+
+
+def tenant_id_by_name(name: str) -> int | None:
+    """The id of the tenant called ``name`` (for CLI commands), ``None`` when unknown or when
+    the host does not offer the lookup."""
+    return _hook().crm_tenant_id_by_name(name=name)

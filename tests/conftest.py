@@ -66,6 +66,14 @@ def app(database_url, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replaces pytest-flask's fixture of this name, which keeps one request context open
+    around each test: the test client's requests would then share its ``g`` (a cached login,
+    a bound tenant) and hide real bugs. Tests open the contexts they need themselves."""
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clean_session(app):
     yield
     with app.app_context():
