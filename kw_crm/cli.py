@@ -24,6 +24,7 @@ def deliver(limit):
 def import_file(file, tenant_name, batch_size):
     """Import contacts from a CSV FILE into a tenant (one transaction; all or nothing)."""
     import os
+    import sys
     import time
 
     from . import host
@@ -45,7 +46,7 @@ def import_file(file, tenant_name, batch_size):
 
     with open(file, "rb") as handle, tenant_scope(tenant_id), click.progressbar(
             length=os.path.getsize(file), label="Importing", item_show_func=describe,
-            file=click.get_text_stream("stderr")) as bar:
+            file=sys.stderr) as bar:
         def progress(rows_read):
             state["rows"] = rows_read - 1  # spreadsheet row number -> data rows
             bar.update(max(handle.tell() - bar.pos, 0), current_item=rows_read)

@@ -129,7 +129,7 @@ def import_preview(token: str):
             preview = importer.preview(handle)
     except CrmError as error:
         path.unlink(missing_ok=True)
-        return render("import/upload.html", error.status, form=UploadForm(), error=error)
+        return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
     return render("import/preview.html", preview=preview, token=token, form=ConfirmForm(),
                   filename=store.filename(token), fields=importer.FIELDS)
 
@@ -144,7 +144,7 @@ def import_run(token: str):
         with path.open("rb") as handle:
             result = importer.import_contacts(handle)
     except CrmError as error:
-        return render("import/upload.html", error.status, form=UploadForm(), error=error)
+        return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
     store.store_result(token, result)
     flash(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
     return redirect(_url("import_summary", token=token))
@@ -167,7 +167,7 @@ def _too_large(exc):
     if request.endpoint not in UPLOAD_ENDPOINTS:
         return exc  # another page's upload: its own (default) answer
     error = TooLarge(too_large_message())
-    return render("import/upload.html", 413, form=UploadForm(), error=error)
+    return render("import/upload.html", 413, form=UploadForm(formdata=None), error=error)
 
 
 for blueprint in (web_bp, admin_bp):
