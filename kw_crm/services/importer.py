@@ -24,6 +24,7 @@ import csv
 import io
 import re
 import tempfile
+from itertools import chain
 from operator import itemgetter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -205,7 +206,8 @@ class ColumnMap:
     index: dict[str, int]  # field -> cell index
 
     def __post_init__(self):
-        self.pairs = list(self.index.items())
+        self.triples = [(name, position, MAX_LENGTHS.get(name, 100)) for name, position in self.index.items()]
+        self.width = max(self.index.values()) + 1
 
     @property
     def ignored(self) -> list[str]:
@@ -241,15 +243,15 @@ _LABELS = {"first_name": "first name", "last_name": "last name", "email": "email
 def clean_row(cells: list[str], columns: ColumnMap) -> tuple[dict | None, str | None]:
     """``(values, None)`` for an importable record, ``(None, reason)`` for a skipped one.
     ``values`` holds only non-empty fields (an empty cell never erases stored data)."""
+    if len(cells) < columns.width:
+        cells = cells + [""] * (columns.width - len(cells))
     values = {}
-    width = len(cells)
-    for name, position in columns.pairs:
-        if position < width:
-            value = cells[position].strip()
-            if value:
-                if len(value) > MAX_LENGTHS.get(name, 1000):
-                    return None, f"The {_LABELS[name]} is longer than {MAX_LENGTHS[name]} characters."
-                values[name] = value
+    for name, position, limit in columns.triples:
+        value = cells[position].strip()
+        if value:
+            if len(value) > limit:
+                return None, f"The {_LABELS[name]} is longer than {limit} characters."
+            values[name] = value
     if "first_name" not in values:
         return None, "Missing first name."
     if "last_name" not in values:
@@ -396,6 +398,11 @@ class _BatchWriter:
         self.max_id_before = 0
         self._statement = None
         self._sql_cache: dict[int, str] = {}
+        self._defaults = {"tenant_id": tenant_id, "email": None, "phone": None, "company": None,
+                          "job_title": None, "status": "lead", "type": "customer", "is_decision_maker": False}
+        c = self.table.c
+        self._existing = select(c.email_key, c.id, c.status).where(
+            c.tenant_id == bindparam("tenant_id"), c.email_key.in_(bindparam("keys", expanding=True)))
 
     def start(self) -> None:
         # Contacts with a larger id were created by this import: a later row with their email
@@ -428,15 +435,12 @@ class _BatchWriter:
                 by_key[key].update(values)
                 repeats += 1
             else:
-                by_key[key] = dict(values)
+                by_key[key] = values
 
         existing = {}
         if by_key:
             c = self.table.c
-            found = db.session.execute(
-                select(c.email_key, c.id, c.status)
-                .where(c.tenant_id == self.tenant_id, c.email_key.in_(list(by_key)))
-            ).all()
+            found = db.session.execute(self._existing, {"tenant_id": self.tenant_id, "keys": list(by_key)}).all()
             existing = {key: (contact_id, status) for key, contact_id, status in found}
 
         rows = []
@@ -459,7 +463,7 @@ class _BatchWriter:
             return
         sql = self._upsert_sql(len(rows))
         values_of = self._row_values
-        db.session.connection().exec_driver_sql(sql, tuple(v for row in rows for v in values_of(row)))
+        db.session.connection().exec_driver_sql(sql, tuple(chain.from_iterable(map(values_of, rows))))
 
     def _upsert_sql(self, count: int) -> str:
         """The batch's multi-row upsert. SQLAlchemy builds it once per import from the dialect's
@@ -498,8 +502,4 @@ class _BatchWriter:
         return sql[:start], sql[start:end], sql[end:]
 
     def _new_row(self, values: dict) -> dict:
-        get = values.get
-        return {"tenant_id": self.tenant_id, "first_name": values["first_name"],
-                "last_name": values["last_name"], "email": get("email"), "phone": get("phone"),
-                "company": get("company"), "job_title": get("job_title"), "status": get("status") or "lead",
-                "type": "customer", "is_decision_maker": False}
+        return {**self._defaults, **values}
