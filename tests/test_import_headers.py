@@ -52,7 +52,7 @@ def test_a_missing_required_column_is_named_and_nothing_is_written(app, admin_cl
         response = send(admin_client, data)
         assert response.status_code == 422
         error = response.get_json()["error"]
-        assert f"Missing required column" in error["message"] and missing in error["message"]
+        assert "Missing required column" in error["message"] and missing in error["message"]
         assert missing in error["fields"]["file"][0]
     assert contacts_of(app, tenant) == []
 

@@ -1,6 +1,5 @@
 """The page flow on both routes, the upload limit (413) on pages and API, tokens, the CLI and
 the CSV-cell helper."""
-import io
 import re
 
 import pytest

@@ -24,10 +24,10 @@ import csv
 import io
 import re
 import tempfile
-from itertools import chain
-from operator import itemgetter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
 from sqlalchemy import DateTime, bindparam, func, literal_column, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -439,7 +439,6 @@ class _BatchWriter:
 
         existing = {}
         if by_key:
-            c = self.table.c
             found = db.session.execute(self._existing, {"tenant_id": self.tenant_id, "keys": list(by_key)}).all()
             existing = {key: (contact_id, status) for key, contact_id, status in found}
 
