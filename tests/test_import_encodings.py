@@ -83,3 +83,12 @@ def test_quoted_newlines_stay_inside_the_cell_and_rows_are_numbered_as_records(a
     assert body["created"] == 2
     assert body["errors"] == [{"row": 3, "message": "Missing first name."}]
     assert [c["company"] for c in contacts_of(app, tenant)] == ["Analytical\r\nEngines", "Plain"]
+
+
+def test_excel_unicode_text_export_utf16_with_tabs(app, admin_client, tenant):
+    data = codecs.BOM_UTF16_LE + csv_bytes(NAMES, header=["First name", "Last name", "E-mail Address", "Mobile Phone",
+                                                          "Company", "Job Title", "Status"],
+                                           delimiter="\t", encoding="utf-16-le")
+    body = api_import(admin_client, data).get_json()
+    assert (body["created"], body["skipped"]) == (2, 0)
+    assert [c["last_name"] for c in contacts_of(app, tenant)] == ["Ñúñez", "Groß"]

@@ -189,3 +189,11 @@ def test_skipped_rows_csv_is_formula_safe(app, crm_scope, tenant):
     assert row[:2] == ["2", "Missing last name."]
     assert row[2] == "'=HYPERLINK(\"http://evil\")" and row[4] == "'+cmd|' /C calc'!A0"
     assert row[5] == "'@SUM(1)" and row[6] == "'-2+3"
+
+
+def test_the_api_lists_the_first_1000_skipped_rows_and_says_when_there_were_more(app, admin_client, tenant):
+    rows = [["", f"Nameless{i}", "", "", "", "", ""] for i in range(1003)] + [["Ok", "Row", "", "", "", "", ""]]
+    body = api_import(admin_client, csv_bytes(rows)).get_json()
+    assert (body["created"], body["skipped"]) == (1, 1003)
+    assert len(body["errors"]) == 1000 and body["errors_truncated"] is True
+    assert body["errors"][-1] == {"row": 1001, "message": "Missing first name."}
