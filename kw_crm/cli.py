@@ -27,7 +27,7 @@ def import_file(file, tenant_name, batch_size):
     import sys
     import time
 
-    from . import host
+    from . import FEATURE, host
     from .errors import CrmError
     from .services import importer
     from .tenancy import tenant_scope
@@ -35,7 +35,7 @@ def import_file(file, tenant_name, batch_size):
     tenant_id = host.tenant_id_by_name(tenant_name)
     if tenant_id is None:
         raise click.ClickException(f"No tenant called {tenant_name!r}.")
-    if not host.feature_enabled(tenant_id, "crm"):
+    if not host.feature_enabled(tenant_id, FEATURE):
         raise click.ClickException(f"The CRM is not enabled for tenant {tenant_name!r}.")
     started = time.monotonic()
     state = {"rows": 0}
@@ -56,8 +56,9 @@ def import_file(file, tenant_name, batch_size):
         except CrmError as error:
             raise click.ClickException(error.message) from None
     elapsed = time.monotonic() - started
-    click.echo(f"created {result.created}, updated {result.updated} "
-               f"(of which {result.duplicates} repeated an earlier email in the file; the last row won), "
+    repeated = (f" (of which {result.duplicates} repeated an earlier email in the file; the last row won)"
+                if result.duplicates else "")
+    click.echo(f"created {result.created}, updated {result.updated}{repeated}, "
                f"skipped {result.skipped} in {elapsed:.1f}s ({result.rows / max(elapsed, 1e-6):,.0f} rows/s)")
     for error in result.errors[:20]:
         click.echo(f"  row {error['row']}: {error['message']}")

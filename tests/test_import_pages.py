@@ -130,3 +130,12 @@ def test_cli_refuses_unknown_tenants_and_bad_files(app, tenant, tmp_path):
     bad = runner.invoke(args=["crm", "import", str(path), "--tenant", tenant.name])
     assert bad.exit_code != 0 and "Missing required columns: firstname, lastname" in bad.output
     assert contacts_of(app, tenant) == []
+
+
+def test_cli_refuses_a_tenant_without_the_crm(app, make_tenant, tmp_path):
+    target = make_tenant(features=())
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_bytes([["A", "B", "", "", "", "", ""]]))
+    result = app.test_cli_runner().invoke(args=["crm", "import", str(path), "--tenant", target.name])
+    assert result.exit_code != 0 and "not enabled" in result.output
+    assert contacts_of(app, target) == []
