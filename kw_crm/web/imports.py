@@ -83,6 +83,20 @@ class UploadStore:
             abort(404)
         return path
 
+    def claim(self, token: str) -> Path:
+        """Take the upload for importing (an atomic rename), so a double-clicked Import runs
+        once: the second request finds nothing and gets a 404."""
+        claimed = self.path(token, ".importing")
+        try:
+            self.upload(token).rename(claimed)
+        except FileNotFoundError:
+            abort(404)
+        return claimed
+
+    def release(self, token: str) -> None:
+        """Give a claimed upload back after a failed import, so it can be retried."""
+        self.path(token, ".importing").rename(self.path(token, ".csv"))
+
     def filename(self, token: str) -> str:
         path = self.path(token, ".name")
         return path.read_text() if path.is_file() else "upload.csv"
@@ -90,7 +104,7 @@ class UploadStore:
     def store_result(self, token: str, result: importer.ImportResult) -> None:
         self.path(token, ".skipped.csv").write_bytes(result.skipped_rows_csv())
         self.path(token, ".json").write_text(json.dumps(result.as_dict()))
-        self.path(token, ".csv").unlink(missing_ok=True)
+        self.path(token, ".importing").unlink(missing_ok=True)
 
     def result(self, token: str) -> dict:
         path = self.path(token, ".json")
@@ -136,15 +150,19 @@ def import_preview(token: str):
 
 def import_run(token: str):
     store = UploadStore()
-    path = store.upload(token)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    path = store.claim(token)
     try:
         with path.open("rb") as handle:
             result = importer.import_contacts(handle)
     except CrmError as error:
+        store.release(token)
         return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
+    except BaseException:
+        store.release(token)
+        raise
     store.store_result(token, result)
     flash(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
     return redirect(_url("import_summary", token=token))
