@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import exists, func, select
 
 from . import features
-from .models import Invoice, PortalCustomer, Project, Subscription, Ticket, User, db
+from .models import Invoice, PortalCustomer, Project, Subscription, Tenant, Ticket, User, db
 
 hookimpl = pluggy.HookimplMarker("kw_platform")
 
@@ -25,6 +25,11 @@ def crm_current_tenant_id():
 @hookimpl
 def crm_login_url(next_url):
     return url_for("host.login", next=next_url)
+
+
+@hookimpl
+def crm_tenant_id_by_name(name):
+    return db.session.scalar(select(Tenant.id).where(Tenant.name == name))
 
 
 @hookimpl

@@ -14,3 +14,53 @@ def deliver(limit):
 
     counts = outbox.deliver_pending(limit, all_tenants=True, force=True)
     click.echo(f"sent {counts['sent']}, retrying {counts['retrying']}, failed {counts['failed']}")
+
+
+@crm_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tenant", "tenant_name", required=True, help="Name of the tenant to import into.")
+@click.option("--batch-size", default=1000, show_default=True, help="Rows per upsert statement.")
+@with_appcontext
+def import_file(file, tenant_name, batch_size):
+    """Import contacts from a CSV FILE into a tenant (one transaction; all or nothing)."""
+    import os
+    import sys
+    import time
+
+    from . import FEATURE, host
+    from .errors import CrmError
+    from .services import importer
+    from .tenancy import tenant_scope
+
+    tenant_id = host.tenant_id_by_name(tenant_name)
+    if tenant_id is None:
+        raise click.ClickException(f"No tenant called {tenant_name!r}.")
+    if not host.feature_enabled(tenant_id, FEATURE):
+        raise click.ClickException(f"The CRM is not enabled for tenant {tenant_name!r}.")
+    started = time.monotonic()
+    state = {"rows": 0}
+
+    def describe(_item):
+        elapsed = max(time.monotonic() - started, 1e-6)
+        return f"{state['rows']:,} rows, {state['rows'] / elapsed:,.0f} rows/s"
+
+    with open(file, "rb") as handle, tenant_scope(tenant_id), click.progressbar(
+            length=os.path.getsize(file), label="Importing", item_show_func=describe,
+            file=sys.stderr) as bar:
+        def progress(rows_read):
+            state["rows"] = rows_read - 1  # spreadsheet row number -> data rows
+            bar.update(max(handle.tell() - bar.pos, 0), current_item=rows_read)
+
+        try:
+            result = importer.import_contacts(handle, batch_size=batch_size, progress=progress)
+        except CrmError as error:
+            raise click.ClickException(error.message) from None
+    elapsed = time.monotonic() - started
+    repeated = (f" (of which {result.duplicates} repeated an earlier email in the file; the last row won)"
+                if result.duplicates else "")
+    click.echo(f"created {result.created}, updated {result.updated}{repeated}, "
+               f"skipped {result.skipped} in {elapsed:.1f}s ({result.rows / max(elapsed, 1e-6):,.0f} rows/s)")
+    for error in result.errors[:20]:
+        click.echo(f"  row {error['row']}: {error['message']}")
+    if result.skipped > 20:
+        click.echo(f"  ... and {result.skipped - 20} more skipped rows")

@@ -121,3 +121,10 @@ def crm_customer_billing_summary(tenant_id, customer_id):
 def crm_create_subscription(tenant_id, customer_id, product, plan, trial):
     """Called when a won deal is converted into a subscription. Create it in the shared session
     and return its id; raise ``ValueError`` with a message when the plan does not fit."""
+
+
+@hookspec(firstresult=True)
+def crm_tenant_id_by_name(name):
+    """Called by CRM command-line tools that take ``--tenant NAME`` (``flask crm import``).
+    Return the id of the tenant called ``name``, or ``None`` when there is none. Without this
+    hook such commands cannot pick a tenant and say so."""

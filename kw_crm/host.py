@@ -105,3 +105,9 @@ def customer_billing_summary(customer_id: int) -> dict | None:
 def delete_customer(customer_id: int) -> bool:
     """Ask the host to delete its company record; ``False`` when the host does not allow it."""
     return bool(_hook().crm_delete_customer(tenant_id=require_tenant_id(), customer_id=customer_id))
+
+
+def tenant_id_by_name(name: str) -> int | None:
+    """The id of the tenant called ``name`` (for CLI commands), ``None`` when unknown or when
+    the host does not offer the lookup."""
+    return _hook().crm_tenant_id_by_name(name=name)

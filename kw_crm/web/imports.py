@@ -1,2 +1,197 @@
-"""Imports pages (see its issue)."""
-from . import web_bp  # noqa: F401
+"""The CSV import pages: upload -> preview -> Import contacts -> summary.
+
+Served identically at /crm/import (``crm.import_page``) and /admin/crm/import
+(``crm_admin.import_page``): the same view functions are registered on both blueprints and
+link within the blueprint they were reached through. Between preview and import the upload
+waits in the instance folder under a random token (never in the session cookie), in a folder
+per tenant so a token of another tenant is simply not found."""
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..errors import CrmError, TooLarge
+from ..services import importer
+from ..tenancy import require_tenant_id
+from . import admin_bp, render, web_bp
+
+UPLOAD_ENDPOINTS = {"crm.import_page", "crm_admin.import_page",
+                    "crm_api.import_preview", "crm_api.import_contacts"}
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+KEEP_SECONDS = 24 * 3600
+
+
+class UploadForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the file is already on the server."""
+
+
+# --- upload size: enforced before anything (even the CSRF check) reads the body --------------
+
+def _limit_import_uploads():
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = current_app.config["CRM_MAX_IMPORT_BYTES"]
+
+
+@web_bp.record_once
+def _install_upload_limit(state):
+    # App-level before_request functions run in order and CSRFProtect's (registered by the host
+    # first) parses the form; the limit has to be in place before that, hence the front.
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _limit_import_uploads)
+
+
+def too_large_message() -> str:
+    limit = current_app.config["CRM_MAX_IMPORT_BYTES"]
+    return f"The file is larger than the import limit of {limit / (1024 * 1024):.0f} MB."
+
+
+# --- server-side upload store ---------------------------------------------------------------
+
+class UploadStore:
+    """Uploaded CSVs and their import results under ``<CRM_IMPORT_DIR>/<tenant_id>/``."""
+
+    def __init__(self):
+        base = current_app.config.get("CRM_IMPORT_DIR") or os.path.join(current_app.instance_path, "crm_imports")
+        self.folder = Path(base) / str(require_tenant_id())
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, token: str, suffix: str) -> Path:
+        if not _TOKEN.match(token):
+            abort(404)
+        return self.folder / f"{token}{suffix}"
+
+    def save(self, upload) -> str:
+        self._forget_old()
+        token = secrets.token_urlsafe(24)
+        upload.save(self.path(token, ".csv"))  # streamed copy, never read whole
+        (self.folder / f"{token}.name").write_text(os.path.basename(upload.filename or "upload.csv")[:200])
+        return token
+
+    def upload(self, token: str) -> Path:
+        path = self.path(token, ".csv")
+        if not path.is_file():
+            abort(404)
+        return path
+
+    def claim(self, token: str) -> Path:
+        """Take the upload for importing (an atomic rename), so a double-clicked Import runs
+        once: the second request finds nothing and gets a 404."""
+        claimed = self.path(token, ".importing")
+        try:
+            self.upload(token).rename(claimed)
+        except FileNotFoundError:
+            abort(404)
+        return claimed
+
+    def release(self, token: str) -> None:
+        """Give a claimed upload back after a failed import, so it can be retried."""
+        self.path(token, ".importing").rename(self.path(token, ".csv"))
+
+    def filename(self, token: str) -> str:
+        path = self.path(token, ".name")
+        return path.read_text() if path.is_file() else "upload.csv"
+
+    def store_result(self, token: str, result: importer.ImportResult) -> None:
+        self.path(token, ".skipped.csv").write_bytes(result.skipped_rows_csv())
+        self.path(token, ".json").write_text(json.dumps(result.as_dict()))
+        self.path(token, ".importing").unlink(missing_ok=True)
+
+    def result(self, token: str) -> dict:
+        path = self.path(token, ".json")
+        if not path.is_file():
+            abort(404)
+        return json.loads(path.read_text())
+
+    def _forget_old(self) -> None:
+        cutoff = time.time() - KEEP_SECONDS
+        for entry in self.folder.iterdir():
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink(missing_ok=True)
+
+
+# --- views (registered on both blueprints) ----------------------------------------------------
+
+def _url(endpoint: str, **values) -> str:
+    return url_for(f"{request.blueprint}.{endpoint}", **values)
+
+
+def import_page():
+    form = UploadForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render("import/upload.html", 422, form=form)
+        token = UploadStore().save(form.file.data)
+        return redirect(_url("import_preview", token=token))
+    return render("import/upload.html", form=form)
+
+
+def import_preview(token: str):
+    store = UploadStore()
+    path = store.upload(token)
+    try:
+        with path.open("rb") as handle:
+            preview = importer.preview(handle)
+    except CrmError as error:
+        path.unlink(missing_ok=True)
+        return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
+    return render("import/preview.html", preview=preview, token=token, form=ConfirmForm(),
+                  filename=store.filename(token), fields=importer.FIELDS)
+
+
+def import_run(token: str):
+    store = UploadStore()
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    path = store.claim(token)
+    try:
+        with path.open("rb") as handle:
+            result = importer.import_contacts(handle)
+    except CrmError as error:
+        store.release(token)
+        return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
+    except BaseException:
+        store.release(token)
+        raise
+    store.store_result(token, result)
+    flash(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
+    return redirect(_url("import_summary", token=token))
+
+
+def import_summary(token: str):
+    store = UploadStore()
+    return render("import/summary.html", result=store.result(token), token=token,
+                  filename=store.filename(token))
+
+
+def import_skipped(token: str):
+    store = UploadStore()
+    store.result(token)  # 404 unless this tenant imported under that token
+    return send_file(store.path(token, ".skipped.csv"), mimetype="text/csv", as_attachment=True,
+                     download_name="skipped-rows.csv")
+
+
+def _too_large(exc):
+    if request.endpoint not in UPLOAD_ENDPOINTS:
+        return exc  # another page's upload: its own (default) answer
+    error = TooLarge(too_large_message())
+    return render("import/upload.html", 413, form=UploadForm(formdata=None), error=error)
+
+
+for blueprint in (web_bp, admin_bp):
+    blueprint.add_url_rule("/import", "import_page", import_page, methods=["GET", "POST"])
+    blueprint.add_url_rule("/import/<token>", "import_preview", import_preview, methods=["GET"])
+    blueprint.add_url_rule("/import/<token>", "import_run", import_run, methods=["POST"])
+    blueprint.add_url_rule("/import/<token>/summary", "import_summary", import_summary)
+    blueprint.add_url_rule("/import/<token>/skipped.csv", "import_skipped", import_skipped)
+    blueprint.register_error_handler(RequestEntityTooLarge, _too_large)
