@@ -7,33 +7,18 @@ from ..db import commit, session
 from ..errors import Invalid
 from ..models import Communication
 from . import lifecycle
-from .customers import get_customer
+from .customers import clean_text, get_customer
 
 CHANNELS = ("email", "call", "meeting", "chat", "letter", "other")
 SUBJECT_MAX, SUMMARY_MAX = 255, 20_000
-
-
-def _text(data: dict, field: str, limit: int, errors: dict, *, required: bool = False) -> str | None:
-    value = data.get(field)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors[field] = ["This field is required."]
-        return None
-    if not isinstance(value, str):
-        errors[field] = ["Must be text."]
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        errors[field] = [f"At most {limit} characters."]
-    return value
 
 
 def log_communication(customer_id, data: dict, *, actor_id: int) -> dict:
     """Record an interaction and move the customer's ``last_contacted_at`` forward.
     Archived customers accept no new entries (409)."""
     errors: dict = {}
-    subject = _text(data, "subject", SUBJECT_MAX, errors, required=True)
-    summary = _text(data, "summary", SUMMARY_MAX, errors)
+    subject = clean_text(data, "subject", SUBJECT_MAX, errors, required=True)
+    summary = clean_text(data, "summary", SUMMARY_MAX, errors)
     channel = data.get("channel") or "email"
     if channel not in CHANNELS:
         errors["channel"] = [f"Use one of {', '.join(CHANNELS)}."]

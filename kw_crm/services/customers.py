@@ -79,9 +79,13 @@ def parse_filters(args) -> CustomerFilters:
     return CustomerFilters(stage, health_min, health_max, search, raw_inactive in ("1", "true", "yes", "on"))
 
 
-def _clean_text(data: dict, field: str, limit: int, errors: dict) -> str | None:
+def clean_text(data: dict, field: str, limit: int, errors: dict, *, required: bool = False) -> str | None:
+    """``data[field]`` stripped, ``None`` when absent or blank; a wrong type, a missing required
+    value or text over ``limit`` characters is recorded in ``errors``."""
     value = data.get(field)
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[field] = ["This field is required."]
         return None
     if not isinstance(value, str):
         errors[field] = ["Must be text."]
@@ -89,7 +93,7 @@ def _clean_text(data: dict, field: str, limit: int, errors: dict) -> str | None:
     value = value.strip()
     if len(value) > limit:
         errors[field] = [f"At most {limit} characters."]
-    return value or None
+    return value
 
 
 def _clean_profile_fields(data: dict, errors: dict) -> dict:
@@ -101,9 +105,9 @@ def _clean_profile_fields(data: dict, errors: dict) -> dict:
             errors["lifecycle_stage"] = [f"Unknown lifecycle stage; use one of {', '.join(LIFECYCLE_STAGES)}."]
         clean["lifecycle_stage"] = stage
     if "lead_source" in data:
-        clean["lead_source"] = _clean_text(data, "lead_source", LEAD_SOURCE_MAX, errors)
+        clean["lead_source"] = clean_text(data, "lead_source", LEAD_SOURCE_MAX, errors)
     if "billing_email" in data:
-        email = _clean_text(data, "billing_email", EMAIL_MAX, errors)
+        email = clean_text(data, "billing_email", EMAIL_MAX, errors)
         if email and "billing_email" not in errors and not EMAIL_RE.match(email):
             errors["billing_email"] = ["Not a valid email address."]
         clean["billing_email"] = email
@@ -255,7 +259,7 @@ def update_customer(customer_id, data: dict, *, actor_id: int) -> dict:
     fields = _clean_profile_fields(data, errors)
     if "health_score" in data:
         fields["health_score"] = _parse_health(data["health_score"], "health_score", errors)
-    reason = _clean_text(data, "reason", REASON_MAX, errors) if "reason" in data else None
+    reason = clean_text(data, "reason", REASON_MAX, errors) if "reason" in data else None
     if errors:
         raise Invalid(errors)
     profile = _open_profile(customer_id, actor_id=actor_id)
