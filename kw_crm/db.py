@@ -30,6 +30,14 @@ def _host_session() -> Session:
 session: Session = LocalProxy(_host_session)  # type: ignore[assignment]
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
+
+
+def is_valid_id(value) -> bool:
+    """Could ``value`` be a row id? Larger numbers would overflow the database driver."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def utcnow() -> datetime:
     """Naive UTC timestamps: one convention on SQLite and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)

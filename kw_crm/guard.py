@@ -7,11 +7,9 @@ On success the request's tenant is bound for the tenancy hooks and the user kept
 from flask import Blueprint, abort, g, jsonify, redirect, request
 
 from . import DELETE_PERMISSION, FEATURE, host
+from .db import is_valid_id
 from .errors import Forbidden
 from .tenancy import bind_tenant
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
-
 
 def _wants_json() -> bool:
     return request.blueprint is not None and request.blueprint.startswith("crm_api")
@@ -35,7 +33,7 @@ def check_access():
         return _deny(404, "Not found.")
     if getattr(user, "role", None) != "ADMIN":
         return _deny(403, "CRM pages are for admins.")
-    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
+    if any(isinstance(v, int) and not is_valid_id(v) for v in (request.view_args or {}).values()):
         return _deny(404, "Not found.")  # no row has such an id; the database would overflow
     bind_tenant(tenant_id)
     g.crm_user = user

@@ -45,8 +45,10 @@ def tenant_users() -> Select:
 
 def active_tenant_user(user_id: int):
     """The active user ``user_id`` of the bound tenant, or ``None``."""
-    from .db import session
+    from .db import is_valid_id, session
 
+    if not is_valid_id(user_id):
+        return None
     User = user_model()
     return session.scalar(tenant_users().where(User.id == user_id, User.active.is_(True)))
 
@@ -57,8 +59,10 @@ def tenant_customers() -> Select:
 
 
 def tenant_customer(customer_id: int):
-    from .db import session
+    from .db import is_valid_id, session
 
+    if not is_valid_id(customer_id):
+        return None
     Customer = customer_model()
     return session.scalar(tenant_customers().where(Customer.id == customer_id))
 
