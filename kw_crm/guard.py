@@ -11,6 +11,7 @@ from .db import is_valid_id
 from .errors import Forbidden
 from .tenancy import bind_tenant
 
+
 def _wants_json() -> bool:
     return request.blueprint is not None and request.blueprint.startswith("crm_api")
 
