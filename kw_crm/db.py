@@ -38,6 +38,13 @@ def is_valid_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (``escape="\\"``) matching ``text`` anywhere, case-folded, with the
+    user's ``%``, ``_`` and backslashes taken literally."""
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def utcnow() -> datetime:
     """Naive UTC timestamps: one convention on SQLite and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)

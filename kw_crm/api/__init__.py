@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ..db import MAX_ID
 from ..errors import CrmError, Invalid
 from ..guard import protect
 
@@ -54,7 +55,7 @@ def page_params() -> tuple[int, int]:
     """``limit`` (default 50, 1..200) and ``offset`` (>= 0); anything else is a 422."""
     errors, values = {}, {}
     for name, default, low, high in (("limit", current_app.config["CRM_PAGE_SIZE"], 1, MAX_LIMIT),
-                                     ("offset", 0, 0, 2**31 - 1)):
+                                     ("offset", 0, 0, MAX_ID)):
         raw = request.args.get(name)
         try:
             value = default if raw in (None, "") else int(raw)

@@ -4,10 +4,10 @@ Money is strict: ``value_cents`` must be a JSON integer 0..10^15 — no floats (
 strings, no booleans — so no amount is ever silently rounded."""
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..db import MAX_ID
 from ..services.currencies import normalise
 
 MAX_VALUE_CENTS = 10**15
-MAX_ID = 2**31 - 1
 
 
 class StrictInt(fields.Integer):

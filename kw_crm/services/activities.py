@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import case, func, select
 
 from .. import host
-from ..db import commit, session, utcnow
+from ..db import commit, is_valid_id, session, utcnow
 from ..errors import CrmError, Invalid, NotFound
 from ..models import ACTIVITY_TYPES, Activity, Contact, Note
 from . import lifecycle
@@ -41,7 +41,7 @@ def log_activity(contact: Contact, *, type: str, subject: str, due_date: date | 
     if description and len(description) > NOTE_MAX:
         errors["description"] = f"A description has at most {NOTE_MAX:,} characters."
     owner_id = owner_id if owner_id is not None else actor_id
-    if owner_id is not None and (not 0 < owner_id <= 2**31 - 1 or host.active_tenant_user(owner_id) is None):
+    if owner_id is not None and host.active_tenant_user(owner_id) is None:
         errors["owner_id"] = "Pick an active user of this portal as owner."
     if errors:
         raise Invalid(errors)
@@ -59,7 +59,7 @@ def log_activity(contact: Contact, *, type: str, subject: str, due_date: date | 
 
 
 def get_activity(activity_id: int) -> Activity:
-    if not 0 < activity_id <= 2**31 - 1:
+    if not is_valid_id(activity_id):
         raise NotFound("No such activity.")
     activity = session.scalar(select(Activity).where(Activity.id == activity_id))
     if activity is None:

@@ -7,7 +7,7 @@ import unicodedata
 from flask import current_app
 from sqlalchemy import select
 
-from ..db import commit, session
+from ..db import commit, is_valid_id, session
 from ..errors import Invalid, NotFound, TooLarge
 from ..models import Attachment, Contact
 from .storage import TooBig, get_storage, new_key
@@ -64,7 +64,7 @@ def list_for(contact_id: int) -> list[Attachment]:
 
 
 def get_attachment(contact_id: int, attachment_id: int) -> Attachment:
-    if not (0 < contact_id <= 2**31 - 1 and 0 < attachment_id <= 2**31 - 1):
+    if not (is_valid_id(contact_id) and is_valid_id(attachment_id)):
         raise NotFound("No such attachment.")
     attachment = session.scalar(select(Attachment).where(Attachment.id == attachment_id,
                                                          Attachment.contact_id == contact_id))

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host
-from ..db import commit, session, utcnow
+from ..db import commit, contains_pattern, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import (
     LIFECYCLE_STAGES,
@@ -154,8 +154,7 @@ def _base(select_list, filters: CustomerFilters):
     if filters.health_max is not None:
         stmt = stmt.where(CustomerProfile.health_score <= filters.health_max)
     if filters.search:
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", filters.search.lower()) + "%"
-        stmt = stmt.where(func.lower(Customer.name).like(pattern, escape="\\"))
+        stmt = stmt.where(func.lower(Customer.name).like(contains_pattern(filters.search), escape="\\"))
     return stmt
 
 
@@ -198,7 +197,7 @@ def search_owners(query: str | None, limit: int = 20) -> list[dict]:
     User = host.user_model()
     stmt = host.tenant_users().where(User.active.is_(True))
     if query and query.strip():
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query.strip().lower()[:100]) + "%"
+        pattern = contains_pattern(query[:100])
         stmt = stmt.where(or_(func.lower(User.name).like(pattern, escape="\\"),
                               func.lower(User.email).like(pattern, escape="\\")))
     users = session.scalars(stmt.order_by(func.lower(User.name), User.id).limit(limit))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import host, signals
-from ..db import commit, session, utcnow
+from ..db import commit, contains_pattern, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Contact, Deal, Stage
 from ..tenancy import require_tenant_id
@@ -33,14 +33,10 @@ STALE_MESSAGE = "This deal was changed by someone else since you opened it; relo
 # ---------------------------------------------------------------------------- reading
 
 def get(deal_id: int) -> Deal:
-    deal = session.scalar(select(Deal).where(Deal.id == deal_id)) if _is_id(deal_id) else None
+    deal = session.scalar(select(Deal).where(Deal.id == deal_id)) if is_valid_id(deal_id) else None
     if deal is None:
         raise NotFound("No such deal.")
     return deal
-
-
-def _is_id(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
 
 
 def search(*, stage: str | None = None, owner_id: int | None = None, contact_id: int | None = None,
@@ -53,8 +49,7 @@ def search(*, stage: str | None = None, owner_id: int | None = None, contact_id:
         if value is not None:
             conditions.append(column == value)
     if q:
-        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(func.lower(Deal.title).like(pattern, escape="\\"))
+        conditions.append(func.lower(Deal.title).like(contains_pattern(q), escape="\\"))
     if not include_archived:
         conditions.append(Deal.archived_at.is_(None))
     total = session.scalar(select(func.count(Deal.id)).where(*conditions))
@@ -325,7 +320,7 @@ def bulk_stage(ids: list[int], stage_key: str, *, actor_id: int | None) -> dict:
     deals that are closed or archived, are reported and nothing moves."""
     target = stage_service.by_key(stage_key)
     wanted = sorted(set(ids))
-    deals = list(session.scalars(select(Deal).where(Deal.id.in_([i for i in wanted if _is_id(i)]))))
+    deals = list(session.scalars(select(Deal).where(Deal.id.in_([i for i in wanted if is_valid_id(i)]))))
     found = {d.id for d in deals}
     missing = [i for i in wanted if i not in found]
     if missing:
@@ -398,7 +393,7 @@ def valid_filters(args) -> dict:
             except ValueError:
                 errors[name] = f"{name} must be a whole number."
                 continue
-            if not 0 < filters[name] < 2**31:
+            if not is_valid_id(filters[name]):
                 errors[name] = f"{name} is out of range."
     if args.get("stage"):
         filters["stage"] = args["stage"]
