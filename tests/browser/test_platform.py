@@ -13,3 +13,16 @@ def test_staff_is_refused(page, login, make_user, tenant):
     login(make_user(tenant, "STAFF"), next_path="/")
     response = page.goto("/crm/")
     assert response.status == 403
+
+
+def test_every_crm_nav_entry_opens_its_page(page, login, admin):
+    login(admin)
+    nav = page.get_by_role("navigation", name="CRM")
+    labels = [link.inner_text() for link in nav.get_by_role("link").all()]
+    assert labels == ["Contacts", "Customers", "Pipeline", "Activities", "Dashboard"]
+    for label in labels:
+        page.get_by_role("navigation", name="CRM").get_by_role("link", name=label).click()
+        page.wait_for_load_state()
+        current = page.get_by_role("navigation", name="CRM").locator("[aria-current=page]")
+        assert current.inner_text() == label
+        assert page.locator("h1").first.is_visible()
