@@ -7,6 +7,7 @@ SELECT, UPDATE and DELETE touching such a model gets ``tenant_id = <bound>`` add
 Querying a tenant-owned model with no tenant bound raises instead of returning every tenant's
 rows. The only way around it is the explicit ``all_tenants()`` execution option."""
 from contextlib import contextmanager
+from functools import cache
 
 from flask import g, has_app_context
 from sqlalchemy import event
@@ -51,15 +52,11 @@ def tenant_scope(tenant_id: int):
         setattr(g, _BOUND, previous)
 
 
-_TABLES: set = set()
+@cache
+def _tenant_tables() -> frozenset:
+    from .db import Base
 
-
-def _tenant_tables() -> set:
-    if not _TABLES:
-        from .db import Base
-
-        _TABLES.update(m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
-    return _TABLES
+    return frozenset(m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
 
 
 def _touches_tenant_model(state: ORMExecuteState) -> bool:
@@ -78,8 +75,9 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:
+        # A relationship load's parent row was tenant-checked when it was loaded.
         if state.is_relationship_load or not _touches_tenant_model(state):
-            return  # a relationship load's parent row was tenant-checked when it was loaded
+            return
         raise TenantNotBound("CRM query without a bound tenant")
     # Added to every statement while a tenant is bound: the criteria reach tenant models
     # wherever they appear (subqueries of Query.count(), joins, FROM-only tables) and cost
