@@ -1,6 +1,8 @@
 """Contact search is one LIKE on a normalized search text (kw_crm.models.contact.search_text) so
 that PostgreSQL can answer it from the pg_trgm index of revision c0006. These tests hold the
 rewrite to the old per-field answer and check that the real statement can use the index."""
+import uuid
+
 import sqlalchemy as sa
 from sqlalchemy import func, or_, select
 
@@ -140,3 +142,64 @@ def listed_ids_all(q: str) -> set[int]:
         offset += 200
         if offset >= total:
             return found
+
+
+def migrate_fresh_database_and_search(url: str, tmp_path) -> tuple[str, set[str], list[str]]:
+    """Run every migration on an empty database at ``url`` and search two contacts there:
+    (CRM head revision, index names on crm_contacts, names found for "lee")."""
+    from flask_migrate import upgrade
+
+    from host_stub import create_app
+    from host_stub.models import Tenant
+    from kw_crm.tenancy import tenant_scope
+
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x",
+                        "CRM_STORAGE_DIR": str(tmp_path)})
+    with fresh.app_context():
+        upgrade()
+        tenant = Tenant(name="fallback")
+        db.session.add(tenant)
+        db.session.commit()
+        with tenant_scope(tenant.id):
+            db.session.add_all([Contact(first_name="Ann", last_name="Lee"),
+                                Contact(first_name="Bob", last_name="Stone", company="Leeway Ltd"),
+                                Contact(first_name="Cy", last_name="Park")])
+            db.session.commit()
+            rows, _ = service.list_contacts(service.ContactFilters(q="lee"), limit=50, offset=0)
+            found = sorted(c.full_name for c in rows)
+        head = db.session.execute(sa.text("SELECT version_num FROM alembic_version_kw_crm")).scalar()
+        indexes = {ix["name"] for ix in sa.inspect(db.engine).get_indexes("crm_contacts")}
+        db.session.remove()
+        db.engine.dispose()
+    return head, indexes, found
+
+
+def test_migrations_succeed_without_the_trigram_index_and_search_still_answers(app, tmp_path):
+    """PostgreSQL: a role that may not create the pg_trgm extension still gets every revision;
+    c0006 then skips the index and the search scans, with the same answer. SQLite never gets
+    the index (revision c0006 is PostgreSQL-only) and answers the same way."""
+    with app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        head, indexes, found = migrate_fresh_database_and_search(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+    else:
+        assert url.get_backend_name() == "postgresql"
+        name = f"kw_crm_norights_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE ROLE "{name}" LOGIN'))  # no CREATE on the database
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            with sa.create_engine(url.set(database=name), isolation_level="AUTOCOMMIT").connect() as conn:
+                conn.execute(sa.text(f'GRANT USAGE, CREATE ON SCHEMA public TO "{name}"'))
+                conn.engine.dispose()
+            head, indexes, found = migrate_fresh_database_and_search(
+                url.set(database=name, username=name, password=None).render_as_string(hide_password=False), tmp_path)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{name}"'))
+            admin.dispose()
+    assert head == "c0006"
+    assert "ix_crm_contacts_search_trgm" not in indexes and "uq_crm_contacts_tenant_email" in indexes
+    assert found == ["Ann Lee", "Bob Stone"]
