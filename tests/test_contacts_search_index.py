@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, or_, select
 
 from host_stub.models import db
+from kw_crm.db import contains_pattern
 from kw_crm.models import Contact
 from kw_crm.services import contacts as service
 from kw_crm.tenancy import require_tenant_id
@@ -30,7 +31,7 @@ SEARCHES = ["a", "LE", "ee", "lee", "ann lee", "n l", "100%", "%", "_", "tools_c
 
 def per_field_ids(q: str) -> set[int]:
     """The search as it was before the index: name, email and company matched one by one."""
-    pattern = service._like(q)
+    pattern = contains_pattern(q)
     stmt = select(Contact.id).where(or_(
         func.lower(Contact.first_name + " " + Contact.last_name).like(pattern, escape="\\"),
         func.lower(Contact.email).like(pattern, escape="\\"),

@@ -2,6 +2,7 @@
 from flask import jsonify, request, send_file
 from marshmallow import ValidationError
 
+from ..db import MAX_ID, is_valid_id
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
@@ -39,8 +40,8 @@ def _int_arg(name: str, errors: dict) -> int | None:
         value = int(raw)
     except ValueError:
         value = None
-    if value is None or not service.is_id(value):
-        errors[name] = [f"{name} must be a whole number from 1 to {service.ID_MAX}."]
+    if value is None or not is_valid_id(value):
+        errors[name] = [f"{name} must be a whole number from 1 to {MAX_ID}."]
     return value
 
 

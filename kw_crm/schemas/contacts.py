@@ -1,6 +1,7 @@
 """Marshmallow schemas of the contacts API: input (strict, per-field messages) and output."""
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from ..db import MAX_ID
 from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX, SUBJECT_MAX
 
@@ -10,11 +11,10 @@ def _no_control_chars(value: str) -> None:
         raise ValidationError("Control characters are not allowed.")
 
 
-ID_MAX = 2**31 - 1  # ids are 32-bit integers in every supported database
 
 
 def Id(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def Text(max_length: int, *, required: bool = False, allow_none: bool = True, min_length: int = 0):

@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host, signals
-from ..db import commit, session
+from ..db import commit, contains_pattern, is_valid_id, session
 from ..errors import CrmError, Invalid, NotFound
 from ..models import CONTACT_TYPES, Activity, Attachment, Contact, Deal, Note
 from ..models.contact import SEARCH_SEPARATOR, search_text
@@ -27,11 +27,6 @@ class ContactFilters:
     q: str | None = None
     owner_id: int | None = None
     customer_id: int | None = None
-
-
-def _like(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _filtered(stmt, filters: ContactFilters, *, with_type: bool = True):
@@ -57,7 +52,7 @@ def search_condition(q: str):
     trigram index of revision c0006 (3+ characters; shorter searches scan, same answer). The
     fields are joined by a separator search input cannot contain, so no match spans two fields;
     input that does contain it gets the per-field form."""
-    pattern = _like(q)
+    pattern = contains_pattern(q)
     if SEARCH_SEPARATOR in q.strip():
         return or_(
             func.lower(Contact.first_name + " " + Contact.last_name).like(pattern, escape="\\"),
@@ -100,16 +95,8 @@ def contact_deals(contact_id: int) -> list[Deal]:
                                 .order_by(Deal.created_at.desc(), Deal.id.desc())))
 
 
-ID_MAX = 2**31 - 1
-
-
-def is_id(value) -> bool:
-    """A value that can be an id in every supported database (bigger ones overflow the driver)."""
-    return isinstance(value, int) and 0 < value <= ID_MAX
-
-
 def get_contact(contact_id: int) -> Contact:
-    if not is_id(contact_id):
+    if not is_valid_id(contact_id):
         raise NotFound("No such contact.")
     contact = session.scalar(select(Contact).where(Contact.id == contact_id))
     if contact is None:
@@ -271,7 +258,7 @@ def contacts_by_ids(ids: list[int]) -> list[Contact]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         raise Invalid({"ids": "Select at least one contact."})
-    if not all(is_id(i) for i in wanted):
+    if not all(is_valid_id(i) for i in wanted):
         raise Invalid({"ids": "Contact ids are whole numbers from 1 to 2147483647."})
     found = list(session.scalars(select(Contact).where(Contact.id.in_(wanted))))
     unknown = sorted(set(wanted) - {c.id for c in found})
@@ -281,7 +268,7 @@ def contacts_by_ids(ids: list[int]) -> list[Contact]:
 
 
 def bulk_reassign(ids: list[int], owner_id: int | None, *, actor_id: int | None) -> int:
-    if not is_id(owner_id) or host.active_tenant_user(owner_id) is None:
+    if not is_valid_id(owner_id) or host.active_tenant_user(owner_id) is None:
         raise Invalid({"owner_id": "Pick an active user of this portal as the new owner."})
     contacts = contacts_by_ids(ids)
     for contact in contacts:

@@ -3,7 +3,7 @@ notes, activities, attachments) and the open-activities page."""
 from flask import current_app, flash, redirect, request, url_for
 
 from .. import host
-from ..db import session, utcnow
+from ..db import is_valid_id, session, utcnow
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
@@ -120,7 +120,7 @@ def contact_new():
     if request.method == "GET":
         form.owner_id.data = current_actor().id
         customer_id = request.args.get("customer_id", type=int)
-        if service.is_id(customer_id) and host.tenant_customer(customer_id) is not None:
+        if is_valid_id(customer_id) and host.tenant_customer(customer_id) is not None:
             form.customer_id.data = customer_id
     contact = _save_contact(form)
     if contact is not None:
