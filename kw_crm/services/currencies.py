@@ -18,3 +18,12 @@ def normalise(code) -> str | None:
         return None
     code = code.strip().upper()
     return code if code in ISO_4217_ACTIVE else None
+
+
+def format_money(cents, currency: str) -> str:
+    """Integer cents as ``1,234.56 USD`` (display only; money is never a float)."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}.{rest:02d} {currency}"

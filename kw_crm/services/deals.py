@@ -21,6 +21,7 @@ from ..models import Contact, Deal, Stage
 from ..tenancy import require_tenant_id
 from . import audit, lifecycle, outbox
 from . import stages as stage_service
+from .currencies import format_money
 
 log = logging.getLogger("kw_crm.deals")
 EDITABLE = ("title", "value_cents", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
@@ -375,7 +376,7 @@ def _queue_won_mail(deal: Deal) -> None:
         log.warning("deal %s won but its owner #%s has no address; no mail", deal.id, deal.owner_id)
         return
     link = url_for("crm.deal_detail", deal_id=deal.id, _external=True) if has_request_context() else f"deal #{deal.id}"
-    amount = f"{deal.value_cents // 100:,}.{deal.value_cents % 100:02d} {deal.currency}"
+    amount = format_money(deal.value_cents, deal.currency)
     body = (f"Good news: the deal \"{deal.title}\" was won ({amount}).\n\n"
             f"Reason: {deal.closed_reason or '-'}\nOpen it: {link}\n")
     outbox.queue_mail(owner.email, f"Deal won: {deal.title}", body,

@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from .. import host
 from ..errors import CrmError
 from ..guard import protect
+from ..services.currencies import format_money
 
 web_bp = protect(Blueprint("crm", __name__, url_prefix="/crm", template_folder="../templates",
                            static_folder="../static", static_url_path="/static"))
@@ -21,13 +22,19 @@ CRM_NAV = [
 ]
 
 
+def has_endpoint(endpoint: str) -> bool:
+    """Link to another area's page only where it exists (areas are optional to each other)."""
+    return endpoint in current_app.view_functions
+
+
 @web_bp.app_context_processor
-def _crm_layout():
-    return {"crm_layout": host.layout_template(), "crm_nav_entries": _nav}
+def _crm_template_helpers():
+    return {"crm_layout": host.layout_template(), "crm_nav_entries": _nav, "has_endpoint": has_endpoint,
+            "money": format_money}
 
 
 def _nav():
-    return [(label, endpoint) for label, endpoint in CRM_NAV if endpoint in current_app.view_functions]
+    return [(label, endpoint) for label, endpoint in CRM_NAV if has_endpoint(endpoint)]
 
 
 def render(template: str, status: int = 200, **context):

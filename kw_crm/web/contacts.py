@@ -15,12 +15,6 @@ from .forms import TYPE_LABELS, ActivityForm, AttachmentForm, ConfirmForm, Conta
 MAX_PER_PAGE = 200
 
 
-@web_bp.app_context_processor
-def _endpoint_helpers():
-    """``has_endpoint('crm.deals')``: link to another area's page only once it exists."""
-    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
-
-
 def _int_param(name: str, default: int, low: int, high: int | None = None) -> int:
     try:
         value = int(request.args.get(name, default))

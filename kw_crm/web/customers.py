@@ -4,7 +4,7 @@ Forms post plain fields (CSRF through Flask-WTF's CSRFProtect); the services val
 refusal is shown beside the fields (422) or flashed on the page the admin came from (409/403)."""
 import math
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
 from .. import host
 from ..errors import CrmError, Invalid
@@ -15,19 +15,6 @@ from . import fail_back, render, web_bp
 
 PAGE_SIZE = 50
 FORM_FIELDS = ("name", "lifecycle_stage", "lead_source", "billing_email", "owner_id", "health_score", "reason")
-
-
-def money(cents, currency: str | None = None) -> str:
-    """Integer cents as ``1,234.56 USD`` for display."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole:,}.{rest:02d} {currency or current_app.config['CRM_DEFAULT_CURRENCY']}"
-
-
-def _has_endpoint(name: str) -> bool:
-    return name in current_app.view_functions
 
 
 def _refuse(error: CrmError, back: str):
@@ -100,8 +87,7 @@ def customer_new():
 @web_bp.route("/customers/<int:customer_id>")
 def customer_detail(customer_id):
     data = customers.workspace(customer_id)
-    return render("customers/workspace.html", ws=data, customer=data["customer"], money=money,
-                  has_endpoint=_has_endpoint, channels=communications.CHANNELS)
+    return render("customers/workspace.html", ws=data, customer=data["customer"], channels=communications.CHANNELS)
 
 
 @web_bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])

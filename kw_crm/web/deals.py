@@ -22,25 +22,11 @@ FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "ow
                "customer_id", "notes", "closed_reason")
 
 
-def money(cents: int, currency: str) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d} {currency}"
-
-
-@web_bp.app_context_processor
-def _endpoint_check():
-    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
-
-
 def _explained(error: CrmError) -> CrmError:
     """A 422's field messages are the useful part for a flash message."""
     if error.fields:
         return CrmError(" ".join(m for messages in error.fields.values() for m in messages))
     return error
-
-
-@web_bp.app_template_filter("crm_money")
-def _money_filter(cents, currency):
-    return money(int(cents or 0), currency)
 
 
 def _form_data(form, *, fields=FORM_FIELDS) -> dict:
