@@ -226,8 +226,10 @@ def _delete_rows(contacts: list[Contact], actor_id: int | None) -> list[str]:
     ids = [c.id for c in contacts]
     keys = list(session.scalars(select(Attachment.storage_key).where(Attachment.contact_id.in_(ids)))) if ids else []
     if ids:
-        # Explicit, not left to ON DELETE: SQLite runs without foreign-key enforcement and may
-        # reuse a deleted contact's id, which would hand its timeline and files to a new contact.
+        # Explicit, not left to ON DELETE: a host may run SQLite without foreign-key enforcement
+        # (host_stub turns it on), and SQLite may reuse a deleted contact's id, which would hand
+        # its timeline and files to a new contact. Linked deals get a new version (a concurrent
+        # edit of one of them must not silently restore the link).
         for model in (Note, Activity, Attachment):
             session.execute(delete(model).where(model.contact_id.in_(ids)), execution_options={"synchronize_session": False})
         session.execute(update(Deal).where(Deal.contact_id.in_(ids)).values(contact_id=None, version=Deal.version + 1),
