@@ -42,8 +42,9 @@ def render(template: str, status: int = 200, **context):
 
 
 def fail_back(error: CrmError, fallback: str):
-    """Show a service's refusal on the page the admin came from."""
-    flash(error.message)
+    """Show a service's refusal on the page the admin came from; for a 422 the field messages
+    are the useful part."""
+    flash(" ".join(m for messages in error.fields.values() for m in messages) if error.fields else error.message)
     target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else fallback
     return redirect(target)
 

@@ -9,7 +9,7 @@ from ..guard import current_actor, require_delete_permission
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..services import activities, attachments
 from ..services import contacts as service
-from . import render, web_bp
+from . import fail_back, render, web_bp
 from .forms import TYPE_LABELS, ActivityForm, AttachmentForm, ConfirmForm, ContactForm, NoteForm
 
 MAX_PER_PAGE = 200
@@ -54,7 +54,6 @@ def _selected_ids() -> list[int]:
 @web_bp.post("/contacts/bulk")
 def contacts_bulk():
     form = ConfirmForm()
-    form.validate_on_submit()  # CSRF is checked by CSRFProtect; nothing else to validate
     action = request.form.get("action")
     back = url_for("crm.contacts")
     try:
@@ -78,8 +77,7 @@ def contacts_bulk():
     except CrmError as error:
         if error.status == 403:
             raise
-        message = "; ".join(m for ms in (error.fields or {}).values() for m in ms) or error.message
-        flash(message)
+        return fail_back(error, back)
     return redirect(back)
 
 

@@ -17,11 +17,6 @@ PAGE_SIZE = 50
 FORM_FIELDS = ("name", "lifecycle_stage", "lead_source", "billing_email", "owner_id", "health_score", "reason")
 
 
-def _refuse(error: CrmError, back: str):
-    """Flash a refusal on the page the admin came from, with the field messages of a 422."""
-    if isinstance(error, Invalid) and error.fields:
-        error = CrmError(" ".join(m for messages in error.fields.values() for m in messages))
-    return fail_back(error, back)
 
 
 def _page_number() -> int:
@@ -105,7 +100,7 @@ def customer_edit(customer_id):
         except Invalid as error:
             errors = error.fields
         except CrmError as error:
-            return _refuse(error, url_for("crm.customer_detail", customer_id=customer_id))
+            return fail_back(error, url_for("crm.customer_detail", customer_id=customer_id))
         else:
             flash("Customer updated.")
             return redirect(url_for("crm.customer_detail", customer_id=customer_id))
@@ -121,7 +116,7 @@ def customer_archive(customer_id):
     try:
         customers.archive_customer(customer_id, request.form.get("reason"), actor_id=current_actor().id)
     except CrmError as error:
-        return _refuse(error, back)
+        return fail_back(error, back)
     flash("Customer archived. It is hidden from active views; its history is kept.")
     return redirect(back)
 
@@ -134,7 +129,7 @@ def customer_delete(customer_id):
     try:
         customers.delete_customer(customer_id, actor_id=current_actor().id)
     except CrmError as error:
-        return _refuse(error, back)
+        return fail_back(error, back)
     flash(f"Customer {customer['name']} deleted.")
     return redirect(url_for("crm.customers"))
 
@@ -146,6 +141,6 @@ def customer_log_communication(customer_id):
         communications.log_communication(customer_id, {k: request.form.get(k) for k in ("subject", "summary", "channel")},
                                          actor_id=current_actor().id)
     except CrmError as error:
-        return _refuse(error, back)
+        return fail_back(error, back)
     flash("Communication logged.")
     return redirect(back)

@@ -22,11 +22,6 @@ FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "ow
                "customer_id", "notes", "closed_reason")
 
 
-def _explained(error: CrmError) -> CrmError:
-    """A 422's field messages are the useful part for a flash message."""
-    if error.fields:
-        return CrmError(" ".join(m for messages in error.fields.values() for m in messages))
-    return error
 
 
 def _form_data(form, *, fields=FORM_FIELDS) -> dict:
@@ -103,7 +98,7 @@ def deals_bulk_stage():
     try:
         result = deals.bulk_stage(ids, request.form.get("stage", ""), actor_id=current_actor().id)
     except CrmError as error:
-        return fail_back(_explained(error), back)
+        return fail_back(error, back)
     flash(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
     return redirect(back)
 
@@ -168,7 +163,7 @@ def _act(deal_id: int, action):
     try:
         message = action()
     except CrmError as error:
-        return fail_back(_explained(error), back)
+        return fail_back(error, back)
     flash(message)
     return redirect(back)
 
