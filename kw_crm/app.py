@@ -9,6 +9,7 @@ from . import signals, tenancy
 @dataclass
 class CrmState:
     plugin_manager: object
+    openapi: dict | None = None  # the API's OpenAPI document, built on first request
 
 
 def init_app(app: Flask, plugin_manager) -> None:
@@ -23,9 +24,11 @@ def init_app(app: Flask, plugin_manager) -> None:
     from . import models  # noqa: F401 - registers the tables on the CRM metadata
     from .api import api_bp
     from .cli import crm_cli
+    from .guard import exempt_from_host_csrf
     from .web import admin_bp, web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    exempt_from_host_csrf(app, api_bp)
     app.cli.add_command(crm_cli)

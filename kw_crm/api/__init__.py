@@ -5,14 +5,13 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ..db import MAX_ID
-from ..errors import CrmError, Invalid
+from ..errors import CrmError
 from ..guard import protect
+from ..schemas.common import PageArgs
+from .openapi import doc
+from .openapi import register as register_openapi
 
 api_bp = protect(Blueprint("crm_api", __name__, url_prefix="/api/crm"))
-
-MAX_LIMIT = 200
-
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
     body = {"code": code, "message": message}
@@ -52,22 +51,16 @@ def load(schema: Schema, *, partial: bool = False) -> dict:
 
 
 def page_params() -> tuple[int, int]:
-    """``limit`` (default 50, 1..200) and ``offset`` (>= 0); anything else is a 422."""
-    errors, values = {}, {}
-    for name, default, low, high in (("limit", current_app.config["CRM_PAGE_SIZE"], 1, MAX_LIMIT),
-                                     ("offset", 0, 0, MAX_ID)):
-        raw = request.args.get(name)
-        try:
-            value = default if raw in (None, "") else int(raw)
-        except ValueError:
-            errors[name] = [f"{name} must be a whole number."]
-            continue
-        if value < low or (high is not None and value > high):
-            errors[name] = [f"{name} must be between {low} and {high}." if high else f"{name} must be >= {low}."]
-        values[name] = value
-    if errors:
-        raise Invalid(errors)
-    return values["limit"], values["offset"]
+    """``limit`` (default ``CRM_PAGE_SIZE``, 1..200) and ``offset`` (>= 0); anything else is a 422."""
+    args = {name: request.args[name] for name in ("limit", "offset") if request.args.get(name, "") != ""}
+    values = PageArgs().load(args)
+    return values.get("limit", current_app.config["CRM_PAGE_SIZE"]), values["offset"]
+
+
+def query_args(schema: Schema) -> dict:
+    """The query string loaded through ``schema`` (blank values count as absent); a 422 names
+    the bad arguments."""
+    return schema.load({name: value for name, value in request.args.items() if value != ""})
 
 
 def list_response(items: list, total: int):
@@ -77,10 +70,13 @@ def list_response(items: list, total: int):
 
 
 @api_bp.get("/")
+@doc("A map of the API", response={"type": "object"}, tag="Meta")
 def index():
     """A map of the API, so a client (or a human) can find its way."""
     return jsonify(name="kw_crm", version=1, endpoints=sorted(
         rule.rule for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("crm_api.")))
 
 
-from . import contacts, customers, deals, imports  # noqa: E402,F401
+register_openapi(api_bp)
+
+from . import contacts, customers, deals, imports, tokens  # noqa: E402,F401

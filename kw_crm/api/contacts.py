@@ -2,15 +2,15 @@
 from flask import jsonify, request, send_file
 from marshmallow import ValidationError
 
-from ..db import MAX_ID, is_valid_id
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
-from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..schemas.contacts import (
     ActivityInput,
     ActivityOutput,
     AttachmentOutput,
     BulkInput,
+    BulkResult,
+    ContactFilterArgs,
     ContactInput,
     ContactOutput,
     NoteInput,
@@ -19,7 +19,7 @@ from ..schemas.contacts import (
 )
 from ..services import activities, attachments
 from ..services import contacts as service
-from . import api_bp, list_response, load, page_params
+from . import api_bp, doc, list_response, load, page_params, query_args
 
 contact_out = ContactOutput()
 activity_out = ActivityOutput()
@@ -32,39 +32,12 @@ def dump_contact(contact, deal_count: int | None = None) -> dict:
     return data
 
 
-def _int_arg(name: str, errors: dict) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not is_valid_id(value):
-        errors[name] = [f"{name} must be a whole number from 1 to {MAX_ID}."]
-    return value
-
-
 def _filters() -> service.ContactFilters:
-    errors: dict = {}
-    kind, status = request.args.get("type") or None, request.args.get("status") or None
-    if kind and kind not in CONTACT_TYPES:
-        errors["type"] = [f"Pick one of: {', '.join(CONTACT_TYPES)}."]
-    if status and status not in CONTACT_STATUSES:
-        errors["status"] = [f"Pick one of: {', '.join(CONTACT_STATUSES)}."]
-    q = request.args.get("q") or None
-    if q and len(q) > 200:
-        errors["q"] = ["Search text has at most 200 characters."]
-    elif q and any(ch < " " for ch in q):
-        errors["q"] = ["Control characters are not allowed."]
-    filters = service.ContactFilters(type=kind, status=status, q=q, owner_id=_int_arg("owner_id", errors),
-                                     customer_id=_int_arg("customer_id", errors))
-    if errors:
-        raise Invalid(errors)
-    return filters
+    return service.ContactFilters(**query_args(ContactFilterArgs()))
 
 
 @api_bp.get("/contacts")
+@doc("List contacts", query=ContactFilterArgs, response=ContactOutput, paged=True)
 def list_contacts():
     filters = _filters()
     limit, offset = page_params()
@@ -74,17 +47,20 @@ def list_contacts():
 
 
 @api_bp.post("/contacts")
+@doc("Create a contact", body=ContactInput, response=ContactOutput, status=201)
 def create_contact():
     contact = service.create_contact(load(ContactInput()), actor_id=current_actor().id)
     return jsonify(dump_contact(contact, 0)), 201
 
 
 @api_bp.get("/contacts/<int:contact_id>")
+@doc("Get a contact", response=ContactOutput)
 def get_contact(contact_id: int):
     return jsonify(dump_contact(service.get_contact(contact_id)))
 
 
 @api_bp.patch("/contacts/<int:contact_id>")
+@doc("Change a contact", body=ContactInput(partial=True), response=ContactOutput)
 def update_contact(contact_id: int):
     contact = service.get_contact(contact_id)
     values = load(ContactInput(), partial=True)
@@ -92,6 +68,7 @@ def update_contact(contact_id: int):
 
 
 @api_bp.delete("/contacts/<int:contact_id>")
+@doc("Delete a contact (needs crm.delete)", status=204)
 def delete_contact(contact_id: int):
     contact = service.get_contact(contact_id)
     require_delete_permission()
@@ -100,6 +77,7 @@ def delete_contact(contact_id: int):
 
 
 @api_bp.post("/contacts/bulk")
+@doc("Re-assign or delete several contacts", body=BulkInput, response=BulkResult)
 def bulk():
     data = load(BulkInput())
     if data["action"] == "delete":
@@ -113,6 +91,7 @@ def bulk():
 
 
 @api_bp.get("/contacts/<int:contact_id>/timeline")
+@doc("The contact's timeline", response=TimelineEntry, paged=True)
 def timeline(contact_id: int):
     service.get_contact(contact_id)
     limit, offset = page_params()
@@ -122,6 +101,7 @@ def timeline(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/notes")
+@doc("Add a note", body=NoteInput, response=NoteOutput, status=201)
 def add_note(contact_id: int):
     contact = service.get_contact(contact_id)
     data = load(NoteInput())
@@ -129,6 +109,7 @@ def add_note(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/activities")
+@doc("Log an activity", body=ActivityInput, response=ActivityOutput, status=201)
 def log_activity(contact_id: int):
     contact = service.get_contact(contact_id)
     data = load(ActivityInput())
@@ -137,11 +118,13 @@ def log_activity(contact_id: int):
 
 
 @api_bp.post("/activities/<int:activity_id>/complete")
+@doc("Complete an activity", response=ActivityOutput)
 def complete_activity(activity_id: int):
     return jsonify(activity_out.dump(activities.complete_activity(activities.get_activity(activity_id))))
 
 
 @api_bp.get("/contacts/<int:contact_id>/attachments")
+@doc("List a contact's attachments", response={"type": "array", "items": AttachmentOutput}, headers={"X-Total-Count": "Number of attachments."})
 def list_attachments(contact_id: int):
     service.get_contact(contact_id)
     rows = attachments.list_for(contact_id)
@@ -149,6 +132,7 @@ def list_attachments(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/attachments")
+@doc("Upload an attachment", files={"file": "The file."}, response=AttachmentOutput, status=201)
 def upload_attachment(contact_id: int):
     contact = service.get_contact(contact_id)
     upload = request.files.get("file")
@@ -159,11 +143,13 @@ def upload_attachment(contact_id: int):
 
 
 @api_bp.get("/contacts/<int:contact_id>/attachments/<int:attachment_id>")
+@doc("Download an attachment", content_type="application/octet-stream")
 def download_attachment(contact_id: int, attachment_id: int):
     return serve_attachment(attachments.get_attachment(contact_id, attachment_id))
 
 
 @api_bp.delete("/contacts/<int:contact_id>/attachments/<int:attachment_id>")
+@doc("Delete an attachment", status=204)
 def delete_attachment(contact_id: int, attachment_id: int):
     attachment = attachments.get_attachment(contact_id, attachment_id)
     attachments.delete(attachment)

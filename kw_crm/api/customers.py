@@ -6,9 +6,23 @@ from datetime import date, datetime
 from flask import Response, jsonify, request, stream_with_context
 
 from ..guard import current_actor, require_delete_permission
-from ..schemas.customers import customer_out, customers_out
+from ..schemas.customers import (
+    CommunicationInput,
+    CommunicationOut,
+    CustomerArchive,
+    CustomerFilterArgs,
+    CustomerInput,
+    CustomerOut,
+    CustomerUpdate,
+    DashboardOut,
+    UserLookupArgs,
+    UserOut,
+    WorkspaceOut,
+    customer_out,
+    customers_out,
+)
 from ..services import communications, customers, dashboard
-from . import api_bp, json_body, list_response, page_params
+from . import api_bp, doc, json_body, list_response, page_params
 
 EXPORT_COLUMNS = ("id", "name", "lifecycle_stage", "health_score", "lead_source", "billing_email", "owner_id",
                   "owner_name", "last_contacted_at", "archived_at", "archive_reason", "created_at")
@@ -26,6 +40,7 @@ def _jsonable(value):
 
 
 @api_bp.get("/customers")
+@doc("List customers", query=CustomerFilterArgs, response=CustomerOut, paged=True)
 def customers_list():
     filters = customers.parse_filters(request.args)
     limit, offset = page_params()
@@ -34,12 +49,14 @@ def customers_list():
 
 
 @api_bp.post("/customers")
+@doc("Create a customer", body=CustomerInput, response=CustomerOut, status=201)
 def customers_create():
     created = customers.create_customer(json_body(), actor_id=current_actor().id)
     return jsonify(customer_out.dump(created)), 201
 
 
 @api_bp.get("/customers/export.csv")
+@doc("Export customers as CSV", query=CustomerFilterArgs, content_type="text/csv", tag="Exports")
 def customers_export():
     """Streamed CSV: rows are read in server-side batches and written as they come."""
     from ..csvsafe import safe_cell
@@ -63,16 +80,19 @@ def customers_export():
 
 
 @api_bp.get("/customers/<int:customer_id>")
+@doc("Get a customer", response=CustomerOut)
 def customer_get(customer_id):
     return jsonify(customer_out.dump(customers.get_customer(customer_id)))
 
 
 @api_bp.patch("/customers/<int:customer_id>")
+@doc("Change a customer's account data", body=CustomerUpdate, response=CustomerOut)
 def customer_update(customer_id):
     return jsonify(customer_out.dump(customers.update_customer(customer_id, json_body(), actor_id=current_actor().id)))
 
 
 @api_bp.post("/customers/<int:customer_id>/archive")
+@doc("Archive a customer (needs crm.delete)", body=CustomerArchive, response=CustomerOut)
 def customer_archive(customer_id):
     require_delete_permission()
     data = json_body()
@@ -81,6 +101,7 @@ def customer_archive(customer_id):
 
 
 @api_bp.delete("/customers/<int:customer_id>")
+@doc("Delete an archived customer without history (needs crm.delete)", status=204)
 def customer_delete(customer_id):
     customers.get_customer(customer_id)  # 404 before 403, like every other id route
     require_delete_permission()
@@ -89,6 +110,7 @@ def customer_delete(customer_id):
 
 
 @api_bp.get("/customers/<int:customer_id>/workspace")
+@doc("Everything the account page shows", response=WorkspaceOut)
 def customer_workspace(customer_id):
     data = customers.workspace(customer_id)
     data["customer"] = customer_out.dump(data["customer"])
@@ -97,6 +119,7 @@ def customer_workspace(customer_id):
 
 
 @api_bp.get("/customers/<int:customer_id>/communications")
+@doc("The customer's communication log", response=CommunicationOut, paged=True)
 def communications_list(customer_id):
     limit, offset = page_params()
     items, total = communications.list_communications(customer_id, limit, offset)
@@ -104,17 +127,20 @@ def communications_list(customer_id):
 
 
 @api_bp.post("/customers/<int:customer_id>/communications")
+@doc("Log a communication", body=CommunicationInput, response=CommunicationOut, status=201)
 def communications_create(customer_id):
     entry = communications.log_communication(customer_id, json_body(), actor_id=current_actor().id)
     return jsonify(entry), 201
 
 
 @api_bp.get("/users")
+@doc("Find users of the tenant (owner lookup)", query=UserLookupArgs, response={"type": "array", "items": UserOut}, tag="Users")
 def users_lookup():
     """Active users of the tenant matching ``q`` (the account-owner lookup)."""
     return jsonify(customers.search_owners(request.args.get("q")))
 
 
 @api_bp.get("/dashboard")
+@doc("The dashboard figures", response=DashboardOut, tag="Dashboard")
 def dashboard_summary():
     return jsonify(_jsonable(dashboard.summary()))

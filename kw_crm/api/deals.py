@@ -9,14 +9,20 @@ from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
 from ..schemas.deals import (
     ArchiveSchema,
+    BulkStageResult,
     BulkStageSchema,
     CloseSchema,
+    DealFilterArgs,
+    DealOut,
     DealSchema,
     DealUpdateSchema,
+    PipelineRow,
+    StageIn,
     StageMoveSchema,
+    StageOut,
 )
 from ..services import deals, stages
-from . import api_bp, json_body, list_response, load, page_params
+from . import api_bp, doc, json_body, list_response, load, page_params, query_args
 
 
 def _deal_response(deal, status: int = 200):
@@ -27,19 +33,22 @@ def _deal_response(deal, status: int = 200):
 
 
 @api_bp.get("/deals")
+@doc("List deals", query=DealFilterArgs, response=DealOut, paged=True)
 def list_deals():
     limit, offset = page_params()
-    items, total = deals.search(**deals.valid_filters(request.args), limit=limit, offset=offset)
+    items, total = deals.search(**query_args(DealFilterArgs()), limit=limit, offset=offset)
     return list_response([deals.serialise(d) for d in items], total)
 
 
 @api_bp.post("/deals")
+@doc("Create a deal", body=DealSchema, response=DealOut, status=201, headers={"ETag": "The deal's version, for If-Match."})
 def create_deal():
     deal = deals.create(load(DealSchema()), actor_id=current_actor().id)
     return _deal_response(deal, 201)
 
 
 @api_bp.get("/deals/<int:deal_id>")
+@doc("Get a deal", response=DealOut, headers={"ETag": "The deal's version, for If-Match."})
 def get_deal(deal_id: int):
     return _deal_response(deals.get(deal_id))
 
@@ -54,6 +63,7 @@ def _if_match_version() -> int | None:
 
 
 @api_bp.patch("/deals/<int:deal_id>")
+@doc("Change a deal", body=DealUpdateSchema(partial=True), response=DealOut, headers={"ETag": "The deal's version, for If-Match."})
 def update_deal(deal_id: int):
     deals.get(deal_id)  # unknown ids are a 404 before any validation
     data = load(DealUpdateSchema(), partial=True)
@@ -64,6 +74,7 @@ def update_deal(deal_id: int):
 
 
 @api_bp.delete("/deals/<int:deal_id>")
+@doc("Delete a deal (needs crm.delete)", status=204)
 def delete_deal(deal_id: int):
     deals.get(deal_id)
     require_delete_permission()
@@ -72,6 +83,7 @@ def delete_deal(deal_id: int):
 
 
 @api_bp.post("/deals/<int:deal_id>/stage")
+@doc("Move a deal to a stage", body=StageMoveSchema, response=DealOut, headers={"ETag": "The deal's version, for If-Match."})
 def move_deal(deal_id: int):
     deals.get(deal_id)
     data = load(StageMoveSchema())
@@ -80,6 +92,7 @@ def move_deal(deal_id: int):
 
 
 @api_bp.post("/deals/<int:deal_id>/close")
+@doc("Close a deal as won or lost", body=CloseSchema, response=DealOut, headers={"ETag": "The deal's version, for If-Match."})
 def close_deal(deal_id: int):
     deals.get(deal_id)
     data = load(CloseSchema())
@@ -88,6 +101,7 @@ def close_deal(deal_id: int):
 
 
 @api_bp.post("/deals/<int:deal_id>/archive")
+@doc("Archive a deal (needs crm.delete)", body=ArchiveSchema, response=DealOut, headers={"ETag": "The deal's version, for If-Match."})
 def archive_deal(deal_id: int):
     deals.get(deal_id)
     require_delete_permission()
@@ -97,22 +111,26 @@ def archive_deal(deal_id: int):
 
 
 @api_bp.post("/deals/bulk-stage")
+@doc("Move several deals to a stage, all or nothing", body=BulkStageSchema, response=BulkStageResult)
 def bulk_stage():
     data = load(BulkStageSchema())
     return jsonify(deals.bulk_stage(data["ids"], data["stage"], actor_id=current_actor().id))
 
 
 @api_bp.get("/pipeline")
+@doc("Pipeline totals per stage and currency", response={"type": "array", "items": PipelineRow})
 def pipeline():
     return jsonify(deals.pipeline())
 
 
 @api_bp.get("/stages")
+@doc("The pipeline stages", tag="Stages", response={"type": "array", "items": StageOut})
 def list_stages():
     return jsonify([stages.serialise(s) for s in stages.list_stages()])
 
 
 @api_bp.put("/stages")
+@doc("Replace the pipeline stages", tag="Stages", body={"type": "array", "items": StageIn}, response={"type": "array", "items": StageOut})
 def replace_stages():
     data = request.get_json(silent=True)
     if isinstance(data, dict) and "stages" in data:

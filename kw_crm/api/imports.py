@@ -6,7 +6,8 @@ from flask import jsonify, request
 
 from ..errors import Invalid
 from ..services import importer
-from . import api_bp
+from ..schemas.imports import ImportPreview, ImportResult
+from . import api_bp, doc
 
 
 def _upload():
@@ -17,12 +18,14 @@ def _upload():
 
 
 @api_bp.post("/import/preview")
+@doc("Preview a contacts CSV", files={"file": "The CSV file."}, response=ImportPreview, tag="Import")
 def import_preview():
     """The column mapping and the first 10 data rows as they will be imported."""
     return jsonify(importer.preview(_upload()))
 
 
 @api_bp.post("/import")
+@doc("Import a contacts CSV", files={"file": "The CSV file."}, response=ImportResult, tag="Import")
 def import_contacts():
     """Import the file in one transaction: ``{created, updated, skipped, errors: [{row, message}]}``
     plus ``duplicates`` (rows repeating an earlier email, counted as updated) and

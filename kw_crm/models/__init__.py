@@ -1,14 +1,17 @@
 """CRM models, one module per aggregate. Importing this package registers them all on
 ``kw_crm.db.Base.metadata``."""
 from .activity import ACTIVITY_TYPES, Activity, Note
+from .api_token import ApiToken
 from .attachment import Attachment
 from .audit import AuditEvent
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
 from .outbox import OutboxMessage
+from .webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "LIFECYCLE_STAGES", "Activity", "Attachment",
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "LIFECYCLE_STAGES", "Activity", "ApiToken", "Attachment",
     "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Note", "OutboxMessage", "Stage",
+    "WebhookDelivery", "WebhookEndpoint",
 ]

@@ -4,6 +4,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from ..db import MAX_ID
 from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX, SUBJECT_MAX
+from .common import QueryArgs
 
 
 def _no_control_chars(value: str) -> None:
@@ -17,10 +18,10 @@ def Id(**kwargs):
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
-def Text(max_length: int, *, required: bool = False, allow_none: bool = True, min_length: int = 0):
+def Text(max_length: int, *, required: bool = False, allow_none: bool = True, min_length: int = 0, **kwargs):
     """A stripped string with a length range and no control characters."""
     return fields.String(required=required, allow_none=allow_none and not required,
-                         validate=[validate.Length(min=min_length, max=max_length), _no_control_chars])
+                         validate=[validate.Length(min=min_length, max=max_length), _no_control_chars], **kwargs)
 
 
 class StrictSchema(Schema):
@@ -58,22 +59,31 @@ class ContactInput(StrictSchema):
 
 
 class ContactOutput(Schema):
-    id = fields.Integer()
-    first_name = fields.String()
-    last_name = fields.String()
-    email = fields.String()
-    phone = fields.String()
-    job_title = fields.String()
-    company = fields.String()
-    customer_id = fields.Integer()
-    type = fields.String()
-    status = fields.String()
-    owner_id = fields.Integer()
-    notes = fields.String()
-    is_decision_maker = fields.Boolean()
-    vendor_user_id = fields.Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    id = fields.Integer(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    job_title = fields.String(allow_none=True)
+    company = fields.String(allow_none=True)
+    customer_id = fields.Integer(allow_none=True)
+    type = fields.String(required=True, validate=validate.OneOf(CONTACT_TYPES))
+    status = fields.String(required=True, validate=validate.OneOf(CONTACT_STATUSES))
+    owner_id = fields.Integer(allow_none=True)
+    notes = fields.String(allow_none=True)
+    is_decision_maker = fields.Boolean(required=True)
+    vendor_user_id = fields.Integer(allow_none=True)
+    deal_count = fields.Integer(metadata={"description": "Non-archived deals of the contact."})
+    created_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class ContactFilterArgs(QueryArgs):
+    type = fields.String(validate=validate.OneOf(CONTACT_TYPES, error="Pick one of: {choices}."))
+    status = fields.String(validate=validate.OneOf(CONTACT_STATUSES, error="Pick one of: {choices}."))
+    q = Text(200, allow_none=False, metadata={"description": "Matches name, email or company."})
+    owner_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    customer_id = fields.Integer(validate=validate.Range(1, MAX_ID))
 
 
 class BulkInput(StrictSchema):
@@ -86,12 +96,18 @@ class NoteInput(StrictSchema):
     body = Text(NOTE_MAX, required=True, min_length=1)
 
 
+class BulkResult(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(("reassign", "delete")))
+    count = fields.Integer(required=True, metadata={"description": "Contacts changed."})
+    ids = fields.List(fields.Integer(), required=True)
+
+
 class NoteOutput(Schema):
-    id = fields.Integer()
-    contact_id = fields.Integer()
-    body = fields.String()
-    author_id = fields.Integer()
-    created_at = fields.DateTime()
+    id = fields.Integer(required=True)
+    contact_id = fields.Integer(allow_none=True)
+    body = fields.String(required=True)
+    author_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
 
 
 class ActivityInput(StrictSchema):
@@ -104,38 +120,40 @@ class ActivityInput(StrictSchema):
 
 
 class ActivityOutput(Schema):
-    id = fields.Integer()
-    type = fields.String()
-    subject = fields.String()
-    description = fields.String()
-    due_date = fields.Date()
-    contact_id = fields.Integer()
-    deal_id = fields.Integer()
-    customer_id = fields.Integer()
-    owner_id = fields.Integer()
-    completed_at = fields.DateTime()
-    created_at = fields.DateTime()
+    id = fields.Integer(required=True)
+    type = fields.String(required=True)
+    subject = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    contact_id = fields.Integer(allow_none=True)
+    deal_id = fields.Integer(allow_none=True)
+    customer_id = fields.Integer(allow_none=True)
+    owner_id = fields.Integer(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
 
 
 class TimelineEntry(Schema):
-    kind = fields.String()
-    id = fields.Integer()
-    created_at = fields.DateTime()
-    body = fields.String()
-    author_id = fields.Integer()
-    type = fields.String()
-    subject = fields.String()
-    description = fields.String()
-    due_date = fields.Date()
-    completed_at = fields.DateTime()
-    owner_id = fields.Integer()
+    """A note (``kind: note``) or an activity (``kind: activity``) of the contact's timeline."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(("note", "activity")))
+    id = fields.Integer(required=True)
+    created_at = fields.DateTime(allow_none=True)
+    body = fields.String(allow_none=True)
+    author_id = fields.Integer(allow_none=True)
+    type = fields.String(allow_none=True)
+    subject = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    owner_id = fields.Integer(allow_none=True)
 
 
 class AttachmentOutput(Schema):
-    id = fields.Integer()
-    contact_id = fields.Integer()
-    filename = fields.String()
-    content_type = fields.String()
-    size_bytes = fields.Integer()
-    uploaded_by_id = fields.Integer()
-    created_at = fields.DateTime()
+    id = fields.Integer(required=True)
+    contact_id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(allow_none=True)
+    size_bytes = fields.Integer(required=True)
+    uploaded_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)

@@ -1,12 +1,21 @@
-"""JSON shapes of customers, the workspace and the dashboard (output side; input rules live in
-the services so the pages and the API share them)."""
-from marshmallow import Schema, fields
+"""JSON shapes of customers, the workspace, communications and the dashboard.
+
+The input rules of customers live in the services (the pages share them); the input schemas
+here describe those rules for the OpenAPI document, and the API fuzz run (tests/test_api_fuzz.py)
+fails when the two drift apart."""
+from marshmallow import Schema, fields, validate
+
+from ..db import MAX_ID
+from ..models import LIFECYCLE_STAGES
+from ..services.communications import CHANNELS, SUBJECT_MAX, SUMMARY_MAX
+from ..services.customers import EMAIL_MAX, LEAD_SOURCE_MAX, NAME_MAX, REASON_MAX
+from .common import QueryArgs
 
 
 class CustomerOut(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    lifecycle_stage = fields.String()
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    lifecycle_stage = fields.String(required=True, validate=validate.OneOf(LIFECYCLE_STAGES))
     health_score = fields.Integer(allow_none=True)
     lead_source = fields.String(allow_none=True)
     billing_email = fields.String(allow_none=True)
@@ -18,19 +27,99 @@ class CustomerOut(Schema):
     created_at = fields.DateTime(allow_none=True)
 
 
+class CustomerFilterArgs(QueryArgs):
+    lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE_STAGES))
+    health_min = fields.Integer(validate=validate.Range(0, 100))
+    health_max = fields.Integer(validate=validate.Range(0, 100))
+    search = fields.String(validate=validate.Length(max=NAME_MAX), metadata={"description": "Part of the name."})
+    include_inactive = fields.Boolean(metadata={"description": "Include archived customers."})
+
+
+def _Text(limit: int, **kwargs):
+    return fields.String(validate=validate.Length(max=limit), **kwargs)
+
+
+class CustomerInput(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, NAME_MAX))
+    lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE_STAGES),
+                                    metadata={"description": "Default prospect."})
+    lead_source = _Text(LEAD_SOURCE_MAX, allow_none=True)
+    billing_email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    owner_id = fields.Integer(allow_none=True, validate=validate.Range(1, MAX_ID),
+                              metadata={"description": "An active user of the tenant; default: you."})
+
+
+class CustomerUpdate(Schema):
+    lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE_STAGES))
+    health_score = fields.Integer(allow_none=True, validate=validate.Range(0, 100))
+    lead_source = _Text(LEAD_SOURCE_MAX, allow_none=True)
+    billing_email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    owner_id = fields.Integer(allow_none=True, validate=validate.Range(1, MAX_ID))
+    reason = _Text(REASON_MAX, allow_none=True, metadata={"description": "Why (kept in the audit trail)."})
+
+
+class CustomerArchive(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, REASON_MAX))
+
+
 class _Slice(Schema):
-    items = fields.List(fields.Dict())
-    total = fields.Integer()
+    items = fields.List(fields.Dict(), required=True)
+    total = fields.Integer(required=True)
 
 
 class WorkspaceOut(Schema):
-    customer = fields.Nested(CustomerOut)
-    deals = fields.Nested(_Slice)
-    contacts = fields.Nested(_Slice)
-    activities = fields.Nested(_Slice)
-    communications = fields.Nested(_Slice)
-    audit = fields.List(fields.Dict())
-    billing = fields.Dict(allow_none=True)
+    customer = fields.Nested(CustomerOut, required=True)
+    deals = fields.Nested(_Slice, required=True)
+    contacts = fields.Nested(_Slice, required=True)
+    activities = fields.Nested(_Slice, required=True)
+    communications = fields.Nested(_Slice, required=True)
+    audit = fields.List(fields.Dict(), required=True)
+    billing = fields.Dict(allow_none=True, metadata={"description": "From the host's billing, when it has one."})
+
+
+class CommunicationInput(Schema):
+    subject = fields.String(required=True, validate=validate.Length(1, SUBJECT_MAX))
+    summary = fields.String(allow_none=True, validate=validate.Length(max=SUMMARY_MAX))
+    channel = fields.String(allow_none=True, validate=validate.OneOf(CHANNELS), metadata={"description": "Default email."})
+    occurred_at = fields.DateTime(allow_none=True, metadata={"description": "Default now."})
+
+
+class CommunicationOut(Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(required=True)
+    contact_id = fields.Integer(allow_none=True)
+    deal_id = fields.Integer(allow_none=True)
+    channel = fields.String(required=True)
+    subject = fields.String(required=True)
+    summary = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    logged_by_id = fields.Integer(allow_none=True)
+    occurred_at = fields.DateTime(required=True)
+
+
+class UserOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class UserLookupArgs(QueryArgs):
+    q = fields.String(metadata={"description": "Part of the name or email (first 100 characters)."})
+
+
+class DashboardOut(Schema):
+    total_customers = fields.Integer(required=True)
+    by_lifecycle_stage = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    at_churn_risk = fields.Integer(required=True)
+    pipeline_value_cents = fields.Integer(required=True, metadata={"description": "In `currency` only."})
+    weighted_pipeline_value_cents = fields.Integer(required=True)
+    pipeline_value_cents_by_currency = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    weighted_pipeline_value_cents_by_currency = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                                            required=True)
+    currency = fields.String(required=True)
+    active_deals = fields.Integer(required=True)
+    recent_communications = fields.Integer(required=True)
+    churn_risk = fields.List(fields.Dict(), required=True)
 
 
 customer_out = CustomerOut()

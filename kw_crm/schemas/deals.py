@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..db import MAX_ID
 from ..services.currencies import normalise
+from .common import QueryArgs
 
 MAX_VALUE_CENTS = 10**15
 
@@ -73,3 +74,70 @@ class ArchiveSchema(Schema):
 class BulkStageSchema(Schema):
     ids = fields.List(StrictInt(validate=validate.Range(1, MAX_ID)), required=True, validate=validate.Length(min=1, max=500))
     stage = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class DealFilterArgs(QueryArgs):
+    stage = fields.String(validate=validate.Length(max=40), metadata={"description": "A stage key, e.g. LEAD."})
+    owner_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    contact_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    customer_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "Part of the title."})
+    include_archived = fields.Boolean(metadata={"description": "Include archived deals (default false)."})
+
+
+class DealOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    value_cents = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    stage = fields.String(required=True)
+    stage_label = fields.String(required=True)
+    outcome = fields.String(allow_none=True, required=True, metadata={"description": "null (open), won or lost."})
+    expected_close_date = fields.Date(allow_none=True, required=True)
+    owner_id = fields.Integer(allow_none=True, required=True)
+    contact_id = fields.Integer(allow_none=True, required=True)
+    customer_id = fields.Integer(allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True)
+    closed_reason = fields.String(allow_none=True, required=True)
+    closed_at = fields.DateTime(allow_none=True, required=True)
+    archived_at = fields.DateTime(allow_none=True, required=True)
+    archive_reason = fields.String(allow_none=True, required=True)
+    version = fields.Integer(required=True, metadata={"description": "Send it back on PATCH (or If-Match)."})
+    created_at = fields.DateTime(allow_none=True, required=True)
+    updated_at = fields.DateTime(allow_none=True, required=True)
+
+
+class BulkStageResult(Schema):
+    moved = fields.List(fields.Integer(), required=True)
+    unchanged = fields.List(fields.Integer(), required=True)
+    stage = fields.String(required=True)
+
+
+class PipelineRow(Schema):
+    stage = fields.String(required=True)
+    label = fields.String(required=True)
+    probability = fields.Integer(required=True)
+    outcome = fields.String(allow_none=True, required=True)
+    currency = fields.String(required=True)
+    count = fields.Integer(required=True)
+    value_cents = fields.Integer(required=True)
+    weighted_value_cents = fields.Integer(required=True)
+
+
+class StageOut(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    probability = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    outcome = fields.String(allow_none=True, required=True)
+
+
+class StageIn(Schema):
+    """One stage of ``PUT /stages`` (checked by the stages service, which the settings page
+    shares; the list order is the board order)."""
+
+    key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,39}$"))
+    label = fields.String(validate=validate.Length(1, 80))
+    probability = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100))
+    position = fields.Integer(metadata={"description": "Ignored: the list order is the position."})
+    outcome = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(("won", "lost")))

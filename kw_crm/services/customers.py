@@ -29,6 +29,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_MAX, LEAD_SOURCE_MAX, EMAIL_MAX, REASON_MAX = 200, 100, 255, 2000
 WORKSPACE_SLICE = 10
 EXPORT_BATCH = 500
+CREATE_FIELDS = frozenset({"name", "lifecycle_stage", "lead_source", "billing_email", "owner_id"})
 
 
 @dataclass
@@ -216,6 +217,8 @@ def create_customer(data: dict, *, actor_id: int) -> dict:
         errors["name"] = [f"At most {NAME_MAX} characters."]
     if "health_score" in data:
         errors["health_score"] = ["The health score is set by updates after the customer exists."]
+    for unknown in sorted(set(data) - CREATE_FIELDS - {"health_score"}):
+        errors[unknown] = ["Unknown field."]
     fields = _clean_profile_fields(data, errors)
     if errors:
         raise Invalid(errors)

@@ -381,27 +381,3 @@ def _queue_won_mail(deal: Deal) -> None:
             f"Reason: {deal.closed_reason or '-'}\nOpen it: {link}\n")
     outbox.queue_mail(owner.email, f"Deal won: {deal.title}", body,
                       dedupe_key=f"deal-won:{deal.id}:v{deal.version}")
-
-
-def valid_filters(args) -> dict:
-    """Parse the list filters of the API/board query string (422 for non-integer ids)."""
-    filters, errors = {}, {}
-    for name in ("owner_id", "contact_id", "customer_id"):
-        raw = args.get(name)
-        if raw not in (None, ""):
-            try:
-                filters[name] = int(raw)
-            except ValueError:
-                errors[name] = f"{name} must be a whole number."
-                continue
-            if not is_valid_id(filters[name]):
-                errors[name] = f"{name} is out of range."
-    if args.get("stage"):
-        filters["stage"] = args["stage"]
-    if args.get("q"):
-        filters["q"] = args["q"][:200]
-    filters["include_archived"] = args.get("include_archived", "").lower() in ("1", "true", "yes")
-    if errors:
-        raise Invalid(errors)
-    return filters
-

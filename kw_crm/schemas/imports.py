@@ -1,0 +1,38 @@
+"""JSON shapes of the synchronous CSV import (preview and result)."""
+from marshmallow import Schema, fields
+
+from ..services.importer import FIELDS
+
+
+class _Column(Schema):
+    header = fields.String(required=True)
+    field = fields.String(allow_none=True, required=True, metadata={"description": "null: the column is ignored."})
+
+
+_PreviewRow = Schema.from_dict({
+    "row": fields.Integer(required=True, metadata={"description": "Line number in the file."}),
+    **{name: fields.String(allow_none=True, required=True) for name in FIELDS},
+    "skip_reason": fields.String(allow_none=True, required=True),
+}, name="ImportPreviewRow")
+
+
+class ImportPreview(Schema):
+    columns = fields.List(fields.Nested(_Column), required=True)
+    ignored = fields.List(fields.String(), required=True)
+    delimiter = fields.String(required=True)
+    rows = fields.List(fields.Nested(_PreviewRow), required=True, metadata={"description": "The first 10 rows."})
+
+
+class _RowError(Schema):
+    row = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class ImportResult(Schema):
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True, metadata={"description": "Rows repeating an earlier email."})
+    errors = fields.List(fields.Nested(_RowError), required=True)
+    errors_truncated = fields.Boolean(required=True)
+    ignored_columns = fields.List(fields.String(), required=True)
