@@ -5,8 +5,8 @@ The upload size limit (``CRM_MAX_IMPORT_BYTES``, 413) is applied before the body
 from flask import jsonify, request
 
 from ..errors import Invalid
-from ..services import importer
 from ..schemas.imports import ImportPreview, ImportResult
+from ..services import importer
 from . import api_bp, doc
 
 
