@@ -1,9 +1,7 @@
 """Customers, the communication log, the owner lookup and the dashboard (JSON)."""
-import csv
-import io
 from datetime import date, datetime
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import jsonify, request
 
 from ..guard import current_actor, require_delete_permission
 from ..schemas.customers import (
@@ -59,24 +57,11 @@ def customers_create():
 @doc("Export customers as CSV", query=CustomerFilterArgs, content_type="text/csv", tag="Exports")
 def customers_export():
     """Streamed CSV: rows are read in server-side batches and written as they come."""
-    from ..csvsafe import safe_cell
+    from .exports import csv_response
 
     filters = customers.parse_filters(request.args)
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in customers.iter_customers(filters):
-            writer.writerow([safe_cell(_jsonable(row[c])) for c in EXPORT_COLUMNS])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=customers.csv"})
+    rows = ([row[c] for c in EXPORT_COLUMNS] for row in customers.iter_customers(filters))
+    return csv_response(EXPORT_COLUMNS, rows, "customers.csv")
 
 
 @api_bp.get("/customers/<int:customer_id>")

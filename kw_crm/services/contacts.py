@@ -29,7 +29,7 @@ class ContactFilters:
     customer_id: int | None = None
 
 
-def _filtered(stmt, filters: ContactFilters, *, with_type: bool = True):
+def apply_filters(stmt, filters: ContactFilters, *, with_type: bool = True):
     if with_type and filters.type:
         stmt = stmt.where(Contact.type == filters.type)
     if filters.status:
@@ -64,8 +64,8 @@ def search_condition(q: str):
 
 def list_contacts(filters: ContactFilters, limit: int, offset: int) -> tuple[list[Contact], int]:
     """One page of contacts (by name) and the filtered total: two queries."""
-    total = session.scalar(_filtered(select(func.count(Contact.id)), filters)) or 0
-    rows = list(session.scalars(_filtered(select(Contact), filters)
+    total = session.scalar(apply_filters(select(func.count(Contact.id)), filters)) or 0
+    rows = list(session.scalars(apply_filters(select(Contact), filters)
                                 .order_by(Contact.last_name, Contact.first_name, Contact.id)
                                 .limit(limit).offset(offset)))
     return rows, total
@@ -73,7 +73,7 @@ def list_contacts(filters: ContactFilters, limit: int, offset: int) -> tuple[lis
 
 def type_counts(filters: ContactFilters) -> dict[str, int]:
     """Contacts per type under the other filters (the chips' live counts): one GROUP BY."""
-    stmt = _filtered(select(Contact.type, func.count(Contact.id)), filters, with_type=False).group_by(Contact.type)
+    stmt = apply_filters(select(Contact.type, func.count(Contact.id)), filters, with_type=False).group_by(Contact.type)
     counts = dict.fromkeys(CONTACT_TYPES, 0)
     counts.update({kind: n for kind, n in session.execute(stmt)})
     return counts

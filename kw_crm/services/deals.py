@@ -40,9 +40,18 @@ def get(deal_id: int) -> Deal:
     return deal
 
 
-def search(*, stage: str | None = None, owner_id: int | None = None, contact_id: int | None = None,
-           customer_id: int | None = None, q: str | None = None, include_archived: bool = False,
-           limit: int = 50, offset: int = 0) -> tuple[list[Deal], int]:
+def search(*, limit: int = 50, offset: int = 0, **filters) -> tuple[list[Deal], int]:
+    """One page of deals matching the list filters (see :func:`filter_conditions`), newest
+    first, and the filtered total."""
+    conditions = filter_conditions(**filters)
+    total = session.scalar(select(func.count(Deal.id)).where(*conditions))
+    items = list(session.scalars(select(Deal).where(*conditions).order_by(Deal.id.desc()).limit(limit).offset(offset)))
+    return items, total
+
+
+def filter_conditions(*, stage: str | None = None, owner_id: int | None = None, contact_id: int | None = None,
+                      customer_id: int | None = None, q: str | None = None, include_archived: bool = False) -> list:
+    """WHERE conditions of the deal list's filters (the API list and the CSV export share them)."""
     conditions = []
     if stage:
         conditions.append(Deal.stage_id == stage_service.by_key(stage).id)
@@ -53,9 +62,7 @@ def search(*, stage: str | None = None, owner_id: int | None = None, contact_id:
         conditions.append(func.lower(Deal.title).like(contains_pattern(q), escape="\\"))
     if not include_archived:
         conditions.append(Deal.archived_at.is_(None))
-    total = session.scalar(select(func.count(Deal.id)).where(*conditions))
-    items = list(session.scalars(select(Deal).where(*conditions).order_by(Deal.id.desc()).limit(limit).offset(offset)))
-    return items, total
+    return conditions
 
 
 def is_closed(deal: Deal) -> bool:
