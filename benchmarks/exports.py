@@ -66,8 +66,8 @@ def rss_mb() -> float:
 
 def grow(tenant_id: int, owner_id: int, stage_id: int, have: int, want: int) -> None:
     """Add contacts and deals ``have..want`` in batches (the benchmark's own memory stays small)."""
-    conn = db.session.connection()
     for start in range(have, want, 20_000):
+        conn = db.session.connection()
         stop = min(want, start + 20_000)
         conn.execute(sa.insert(Contact), [
             {"tenant_id": tenant_id, "first_name": f"First{i}", "last_name": f"Last{i:07d}",
