@@ -21,6 +21,10 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_JOB_RUNNER", "thread")  # thread | inline | off (see kw_crm.jobs)
     app.config.setdefault("CRM_JOB_STALE_SECONDS", 900)
     app.config.setdefault("CRM_JOB_BACKOFF_SECONDS", 30)
+    app.config.setdefault("CRM_WEBHOOK_TIMEOUT", 10)  # seconds per POST
+    app.config.setdefault("CRM_WEBHOOK_DISABLE_AFTER", 20)  # failed attempts in a row
+    app.config.setdefault("CRM_WEBHOOK_ALLOWED_NETWORKS", [])  # CIDRs reachable despite being non-public
+    app.config.setdefault("CRM_WEBHOOK_PUBLIC_ADDRESSES", True)  # False: only the allowed networks
     tenancy.install()
     signals.install()
     jobs.install()
@@ -29,11 +33,15 @@ def init_app(app: Flask, plugin_manager) -> None:
     from .api import api_bp
     from .cli import crm_cli
     from .guard import exempt_from_host_csrf
-    from .services import outbox  # noqa: F401 - registers the mail job
+    from .services import (
+        outbox,  # noqa: F401 - registers the mail job
+        webhooks,
+    )
     from .web import admin_bp, web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     exempt_from_host_csrf(app, api_bp)
+    webhooks.install()
     app.cli.add_command(crm_cli)

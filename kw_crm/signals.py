@@ -31,10 +31,33 @@ _PENDING = "kw_crm_pending_signals"
 _COMMITTED = "kw_crm_committed_signals"
 
 
+_recorders: list = []
+
+
+def record_in_transaction(recorder) -> None:
+    """Have ``recorder(session, signal, sender, kwargs)`` called for every signal as it is
+    queued, inside the transaction that causes it (the webhooks write their deliveries so).
+    Registered once per process; it must only add rows to ``session``, never commit."""
+    if recorder not in _recorders:
+        _recorders.append(recorder)
+
+
 def send_after_commit(session: Session, signal, sender, **kwargs) -> None:
     """Queue ``signal`` on the session; it goes out once the transaction commits (through
     :func:`kw_crm.db.commit` or at the end of the request) and is dropped on rollback."""
     session.info.setdefault(_PENDING, []).append((signal, sender, kwargs))
+    for recorder in _recorders:
+        recorder(session, signal, sender, kwargs)
+
+
+def event_name(signal) -> str:
+    """The public name of a signal (webhook events): ``deal-won`` -> ``deal_won``."""
+    return signal.name.replace("-", "_")
+
+
+def event_names() -> list[str]:
+    """Every signal of the namespace, including ones other modules add later."""
+    return sorted(event_name(signal) for signal in crm_signals.values())
 
 
 def send_committed(session: Session) -> None:

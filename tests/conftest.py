@@ -58,6 +58,8 @@ def app(database_url, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SERVER_NAME": None,
         "CRM_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+        "CRM_WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"],  # test receivers listen on 127.0.0.1
+        "CRM_WEBHOOK_PUBLIC_ADDRESSES": False,  # and nothing else is ever posted to
         "CRM_JOB_RUNNER": "inline",  # jobs run right after the commit, so tests see their effect
     })
     app.test_client_class = CrmClient

@@ -55,4 +55,4 @@ def _crm_error(error: CrmError):
     return render("error.html", status=error.status, error=error)
 
 
-from . import api_docs, contacts, customers, dashboard, deals, imports, settings, tokens  # noqa: E402,F401
+from . import api_docs, contacts, customers, dashboard, deals, imports, settings, tokens, webhooks  # noqa: E402,F401
