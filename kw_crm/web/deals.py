@@ -5,7 +5,7 @@ Forms post plain fields that go through the same marshmallow schema as the API (
 typed in currency units and turned into cents here), so the rules are the API's rules."""
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
 from ..services import audit, deals, stages
 from ..services.currencies import ISO_4217_ACTIVE
 from . import fail_back, render, web_bp
+from .notices import notify
 
 FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
                "customer_id", "notes", "closed_reason")
@@ -93,13 +94,13 @@ def deals_bulk_stage():
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) <= 10]
     back = url_for("crm.deals", closed=request.form.get("closed") or None)
     if not ids:
-        flash("Select at least one deal.")
+        notify("Select at least one deal.", "warning")
         return redirect(back)
     try:
         result = deals.bulk_stage(ids, request.form.get("stage", ""), actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
+    notify(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
     return redirect(back)
 
 
@@ -119,7 +120,7 @@ def deal_new():
         except Invalid as error:
             errors = error.fields
         else:
-            flash(f"Deal \"{deal.title}\" created.")
+            notify(f"Deal \"{deal.title}\" created.")
             return redirect(url_for("crm.deal_detail", deal_id=deal.id))
     return render("deals/new.html", status=422 if errors else 200, values=values, errors=errors, **_choices())
 
@@ -143,7 +144,7 @@ def deal_detail(deal_id: int):
         except CrmError as error:  # 409: stale version or an edit rule
             errors = {"_form": [error.message]}
         else:
-            flash("Deal saved.")
+            notify("Deal saved.")
             return redirect(url_for("crm.deal_detail", deal_id=deal_id))
     if values is None:
         values = {"title": deal.title, "value": f"{deal.value_cents / 100:.2f}", "currency": deal.currency,
@@ -164,7 +165,7 @@ def _act(deal_id: int, action):
         message = action()
     except CrmError as error:
         return fail_back(error, back)
-    flash(message)
+    notify(message)
     return redirect(back)
 
 
@@ -206,5 +207,5 @@ def deal_delete(deal_id: int):
         deals.delete(deal_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, url_for("crm.deal_detail", deal_id=deal_id))
-    flash("Deal deleted.")
+    notify("Deal deleted.")
     return redirect(url_for("crm.deals"))
