@@ -106,7 +106,8 @@ class CrmHooks:
 
 def create_app(database_url: str, csrf: bool = True, hooks: object | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(Path(__file__).parent / "templates"))
-    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="mini-secret", TESTING=True)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="mini-secret", TESTING=True,
+                      CRM_JOB_RUNNER="inline")  # the won mail is sent right after the commit
     db.init_app(app)
     if csrf:
         CSRFProtect(app)
