@@ -1,13 +1,14 @@
 """Settings: API tokens (create with an optional expiry, shown once; list with last use; revoke)."""
 from datetime import UTC, datetime, timedelta
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 from marshmallow import ValidationError
 
 from ..guard import current_actor
 from ..schemas.tokens import TokenInput
 from ..services import tokens
 from . import render, web_bp
+from .notices import notify
 
 
 def _input_from_form(form) -> dict:
@@ -47,5 +48,5 @@ def tokens_create():
 @web_bp.post("/settings/tokens/<int:token_id>/revoke")
 def tokens_revoke(token_id: int):
     token = tokens.revoke(token_id, actor_id=current_actor().id)
-    flash(f"Token “{token.name}” revoked: requests with it are refused from now on.")
+    notify(f"Token “{token.name}” revoked: requests with it are refused from now on.")
     return redirect(url_for("crm.settings_tokens"))

@@ -1,6 +1,6 @@
 """Settings: webhook endpoints (add, pause / re-enable, delete) and each one's delivery log with
 resend and a test ping. The rules are the webhooks service's, shared with the API."""
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 from marshmallow import ValidationError
 
 from .. import signals
@@ -9,6 +9,7 @@ from ..guard import current_actor
 from ..schemas.webhooks import WebhookInput
 from ..services import webhooks
 from . import fail_back, render, web_bp
+from .notices import notify
 
 LOG_PAGE = 50
 
@@ -50,7 +51,7 @@ def webhook_detail(webhook_id: int):
 def webhook_toggle(webhook_id: int):
     endpoint = webhooks.get_endpoint(webhook_id)
     webhooks.update_endpoint(webhook_id, {"active": not endpoint.active}, actor_id=current_actor().id)
-    flash("Endpoint enabled." if endpoint.active else "Endpoint paused: no deliveries until it is enabled.")
+    notify("Endpoint enabled." if endpoint.active else "Endpoint paused: no deliveries until it is enabled.")
     if request.form.get("back") == "detail":
         return redirect(url_for("crm.webhook_detail", webhook_id=webhook_id))
     return redirect(url_for("crm.settings_webhooks"))
@@ -59,7 +60,7 @@ def webhook_toggle(webhook_id: int):
 @web_bp.post("/settings/webhooks/<int:webhook_id>/delete")
 def webhook_delete(webhook_id: int):
     webhooks.delete_endpoint(webhook_id, actor_id=current_actor().id)
-    flash("Endpoint deleted with its delivery log.")
+    notify("Endpoint deleted with its delivery log.")
     return redirect(url_for("crm.settings_webhooks"))
 
 
@@ -70,7 +71,7 @@ def webhook_ping(webhook_id: int):
         webhooks.send_test(webhook_id, actor_id=current_actor().id)
     except Conflict as error:
         return fail_back(error, back)
-    flash("Test event queued; its attempt shows in the log below.")
+    notify("Test event queued; its attempt shows in the log below.")
     return redirect(back)
 
 
@@ -81,5 +82,5 @@ def webhook_resend(webhook_id: int, delivery_id: int):
         webhooks.resend(webhook_id, delivery_id, actor_id=current_actor().id)
     except Conflict as error:
         return fail_back(error, back)
-    flash("Delivery queued again.")
+    notify("Delivery queued again.")
     return redirect(back)
