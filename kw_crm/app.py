@@ -31,7 +31,7 @@ def init_app(app: Flask, plugin_manager) -> None:
     jobs.install()
 
     from . import models  # noqa: F401 - registers the tables on the CRM metadata
-    from .api import api_bp
+    from .api import api_bp, install_json_not_found
     from .cli import crm_cli
     from .guard import exempt_from_host_csrf
     from .services import (
@@ -44,5 +44,6 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     exempt_from_host_csrf(app, api_bp)
+    install_json_not_found(app)
     webhooks.install()
     app.cli.add_command(crm_cli)

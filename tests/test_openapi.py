@@ -72,3 +72,12 @@ def test_the_document_needs_the_same_access_as_the_api(app, make_tenant, make_us
     assert app.test_client().get("/api/crm/openapi.json").status_code == 401
     client = app.test_client().login(make_user(make_tenant(features=()), "ADMIN"))
     assert client.get("/api/crm/openapi.json").status_code == 404
+
+
+def test_unmatched_api_urls_answer_in_the_error_shape(admin_client):
+    for url, method, status in (("/api/crm/activities/-3/complete", "POST", 404), ("/api/crm/nope", "GET", 404),
+                                ("/api/crm/contacts", "PUT", 405)):
+        response = admin_client.open(url, method=method)
+        assert response.status_code == status and response.is_json, url
+        assert response.get_json()["error"]["code"] in ("not_found", "method_not_allowed")
+    assert not admin_client.get("/no-such-page").is_json  # the host's own pages keep their 404

@@ -38,6 +38,22 @@ def _http_error(error: HTTPException):
     return error_response(error.code, code, error.description or error.name)
 
 
+def install_json_not_found(app) -> None:
+    """URLs under /api/crm that match no route (``/api/crm/deals/-1``, a wrong method) answer in
+    the API's error shape too. The app-wide handler keeps whatever the host registered for the
+    rest of its site."""
+    for status in (404, 405):
+        previous = app.error_handler_spec[None][status].get(HTTPException) or next(
+            iter(app.error_handler_spec[None][status].values()), None)
+
+        def handle(error, previous=previous):
+            if request.path == api_bp.url_prefix or request.path.startswith(api_bp.url_prefix + "/"):
+                return _http_error(error)
+            return previous(error) if previous is not None else error
+
+        app.register_error_handler(status, handle)
+
+
 def json_body() -> dict:
     """The request's JSON object, or a 400 for anything else."""
     data = request.get_json(silent=True)

@@ -19,6 +19,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
+from marshmallow import fields
 from werkzeug.routing import IntegerConverter
 
 from ..db import MAX_ID
@@ -154,12 +155,25 @@ def _operation(op: Operation, view, method: str, path_params: list[dict], operat
     return result
 
 
+# Timestamps are UTC written without an offset ("2026-11-26T02:34:56.550446"): ISO 8601, but not
+# RFC 3339's date-time (which needs the offset), so they are documented as patterned strings.
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$"
+
+
+def _timestamp_attributes(self, field, **_kwargs) -> dict:
+    if isinstance(field, fields.DateTime):
+        return {"pattern": TIMESTAMP_PATTERN,
+                "description": field.metadata.get("description", "UTC, ISO 8601 (no offset in answers).")}
+    return {}
+
+
 def build_document(app) -> dict:
     """The whole document for ``app``'s ``/api/crm`` routes (views without ``@doc`` are left
     out; ``tests/test_openapi.py`` fails on them)."""
+    plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(
         title="kw_crm API", version="1", openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        plugins=[plugin],
         info={"description": (
             "The CRM's JSON API. Authenticate with `Authorization: Bearer <token>` (an API token "
             "made by an admin at /crm/settings/tokens; no CSRF token needed) or with the portal's "
@@ -167,6 +181,8 @@ def build_document(app) -> dict:
             "`offset` and carry the full count in `X-Total-Count`. Money is integer cents plus an ISO "
             "currency. Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`.")},
     )
+    plugin.map_to_openapi_type(fields.DateTime, "string", None)
+    plugin.converter.add_attribute_function(_timestamp_attributes)
     spec.components.security_scheme("bearerToken", {"type": "http", "scheme": "bearer",
                                                      "description": "An API token (kwcrm_...)."})
     spec.components.security_scheme("portalSession", {"type": "apiKey", "in": "cookie", "name": "session",
