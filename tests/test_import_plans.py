@@ -33,7 +33,8 @@ def rows(count: int, start: int = 0) -> list[list[str]]:
 def prepared_app(app, database_url):
     """A second app on the test database whose connections prepare every statement."""
     if not database_url.startswith("postgresql"):
-        return None
+        yield None  # SQLite: the test checks its own lookups instead
+        return
     strict = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x",
                          "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"prepare_threshold": 0}}})
     yield strict
