@@ -21,7 +21,7 @@ from wtforms import SelectField
 from ..errors import CrmError, TooLarge
 from ..guard import current_actor
 from ..services import customer_importer, import_jobs, importer
-from ..tenancy import require_tenant_id
+from ..tenancy import current_tenant_id, require_tenant_id
 from . import admin_bp, render, web_bp
 
 KIND_LABELS = {"contacts": "Contacts", "customers": "Customers (companies)"}
@@ -141,7 +141,9 @@ def _upload_page(status: int = 200, form: UploadForm | None = None, error: CrmEr
     """The upload form with the tenant's import history below it."""
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
-    history, total = import_jobs.history(HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
+    history, total = [], 0
+    if current_tenant_id() is not None:  # a 413 is answered before the guard has run
+        history, total = import_jobs.history(HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
     return render("import/upload.html", status, form=form or UploadForm(formdata=None), error=error,
                   history=history, history_total=total, page=page, per_page=HISTORY_PAGE, kinds=KIND_LABELS)
 
