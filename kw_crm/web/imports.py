@@ -12,7 +12,7 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, redirect, request, send_file, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,6 +23,7 @@ from ..guard import current_actor
 from ..services import customer_importer, import_jobs, importer
 from ..tenancy import current_tenant_id, require_tenant_id
 from . import admin_bp, render, web_bp
+from .notices import notify
 
 KIND_LABELS = {"contacts": "Contacts", "customers": "Customers (companies)"}
 HISTORY_PAGE = 20
@@ -204,7 +205,7 @@ def import_run(token: str):
         store.release(token)
         raise
     store.store_result(token, result)
-    flash(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
+    notify(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
     return redirect(_url("import_summary", token=token))
 
 

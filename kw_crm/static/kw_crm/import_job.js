@@ -10,7 +10,8 @@
   function show(job) {
     box.querySelectorAll("[data-field]").forEach(function (el) {
       var value = job[el.getAttribute("data-field")];
-      if (value !== undefined && value !== null) el.textContent = value;
+      if (value === undefined || value === null) return;
+      (el.querySelector(".pill") || el).textContent = value;
     });
     if (job.total_rows) bar.max = job.total_rows;
     bar.value = job.processed_rows;
