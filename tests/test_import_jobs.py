@@ -361,3 +361,14 @@ def test_the_page_sends_large_files_and_customer_files_to_a_job(app, admin_clien
     assert "Import customers" in admin_client.get(customers.headers["Location"]).get_data(as_text=True)
     ran = admin_client.post(customers.headers["Location"])
     assert "/crm/import/jobs/" in ran.headers["Location"]
+
+
+def test_the_page_cancels_a_queued_job_and_explains_a_finished_one(app, admin_client, tenant, queued_only):
+    job = start_job(admin_client, people(2)).get_json()
+    page = f"/crm/import/jobs/{job['id']}"
+    cancelled = admin_client.post(f"{page}/cancel", follow_redirects=True)
+    assert cancelled.status_code == 200 and "Cancelled before it started." in cancelled.get_data(as_text=True)
+    again = admin_client.post(f"{page}/cancel", follow_redirects=True)
+    assert "already ended (cancelled)" in again.get_data(as_text=True)
+    run_worker(app, tenant)
+    assert contacts_of(app, tenant) == []
