@@ -95,4 +95,4 @@ def index():
 
 register_openapi(api_bp)
 
-from . import contacts, customers, deals, exports, imports, tokens, webhooks  # noqa: E402,F401
+from . import contacts, customers, deals, exports, import_jobs, imports, tokens, webhooks  # noqa: E402,F401

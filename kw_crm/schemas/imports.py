@@ -36,3 +36,27 @@ class ImportResult(Schema):
     errors = fields.List(fields.Nested(_RowError), required=True)
     errors_truncated = fields.Boolean(required=True)
     ignored_columns = fields.List(fields.String(), required=True)
+
+
+class ImportJobOut(Schema):
+    """An import job (issue 17) as the API answers it."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "contacts or customers"})
+    status = fields.String(required=True, metadata={"description": "queued, running, done, failed or cancelled"})
+    filename = fields.String(allow_none=True)
+    size_bytes = fields.Integer(allow_none=True)
+    total_rows = fields.Integer(allow_none=True)
+    processed_rows = fields.Integer(allow_none=True)
+    created = fields.Integer(allow_none=True)
+    updated = fields.Integer(allow_none=True)
+    skipped = fields.Integer(allow_none=True)
+    errors = fields.List(fields.Nested(_RowError), required=True, metadata={"description": "The first 100."})
+    errors_csv_url = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    cancel_requested = fields.Boolean(required=True)
+    rows_per_second = fields.Integer(allow_none=True)
+    created_by = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
