@@ -43,7 +43,7 @@ def test_api_docs_page_uses_only_packaged_assets(admin_client):
     page = admin_client.get("/crm/api-docs")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+    assets = re.findall(r'(?:src|href|data-bundle-url)="([^"]+\.(?:js|css))"', html)
     assert assets and all(a.startswith("/crm/static/") for a in assets)
     assert "//" not in "".join(assets)
     for asset in assets:
