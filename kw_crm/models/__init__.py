@@ -3,12 +3,14 @@
 from .activity import ACTIVITY_TYPES, Activity, Note
 from .attachment import Attachment
 from .audit import AuditEvent
+from .capture import CONVERSATION_STATUSES, CaptureReview, Conversation
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
 from .outbox import OutboxMessage
 
 __all__ = [
-    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "LIFECYCLE_STAGES", "Activity", "Attachment",
-    "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Note", "OutboxMessage", "Stage",
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "CONVERSATION_STATUSES", "LIFECYCLE_STAGES", "Activity",
+    "Attachment", "AuditEvent", "CaptureReview", "Communication", "Contact", "Conversation", "CustomerProfile", "Deal",
+    "Note", "OutboxMessage", "Stage",
 ]
