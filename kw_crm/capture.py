@@ -272,7 +272,9 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
         if index in fresh_results:
             results.append(fresh_results[index])
         else:
-            results.append(dict(stored[message["message_id"]], duplicate=True))
+            first = first_of[message["message_id"]]  # a repeat within this batch answers its first copy
+            results.append(dict(fresh_results[first] if first in fresh_results else stored[message["message_id"]],
+                                duplicate=True))
     return results
 
 

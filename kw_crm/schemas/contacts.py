@@ -107,7 +107,7 @@ class TimelineEntry(Schema):
     logged_by_id = fields.Integer()
     occurred_at = fields.DateTime()
     provenance = fields.Function(lambda e: {k: v.isoformat() if hasattr(v, "isoformat") else v
-                                            for k, v in e["provenance"].items()})
+                                            for k, v in e["provenance"].items()} if "provenance" in e else None)
 
 
 class AttachmentOutput(Schema):
