@@ -23,7 +23,7 @@ REASONS = {
 def queue(limit: int, offset: int) -> tuple[list[dict], int]:
     """Unresolved captures, newest first, with the message's metadata and preview: two queries."""
     pending = CaptureReview.resolved_at.is_(None)
-    total = session.scalar(select(func.count()).select_from(CaptureReview).where(pending)) or 0
+    total = waiting_count()
     rows = session.execute(
         select(CaptureReview.id, CaptureReview.reason, CaptureReview.candidates, CaptureReview.created_at,
                Communication.id.label("communication_id"), Communication.subject, Communication.direction,
@@ -47,6 +47,11 @@ def queue(limit: int, offset: int) -> tuple[list[dict], int]:
             "capture_source": r.capture_source, "capture_mode": r.capture_mode,
         })
     return items, total
+
+
+def waiting_count() -> int:
+    return session.scalar(select(func.count()).select_from(CaptureReview)
+                          .where(CaptureReview.resolved_at.is_(None))) or 0
 
 
 def _review(review_id) -> CaptureReview:

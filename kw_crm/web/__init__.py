@@ -19,6 +19,7 @@ CRM_NAV = [
     ("Activities", "crm.activities"),
     ("Dashboard", "crm.dashboard"),
     ("Forecast", "crm.forecast"),
+    ("Risk & Health", "crm.risk"),
 ]
 
 
@@ -55,4 +56,4 @@ def _crm_error(error: CrmError):
     return render("error.html", status=error.status, error=error)
 
 
-from . import contacts, customers, dashboard, deals, imports, settings  # noqa: E402,F401
+from . import contacts, customers, dashboard, deals, imports, risk, settings  # noqa: E402,F401
