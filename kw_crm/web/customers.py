@@ -9,8 +9,7 @@ from flask import flash, redirect, request, url_for
 from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
-from ..models import LIFECYCLE_STAGES
-from ..models import CONVERSATION_STATUSES
+from ..models import CONVERSATION_STATUSES, LIFECYCLE_STAGES
 from ..services import capture_review, communications, conversations, customers
 from . import fail_back, render, web_bp
 
