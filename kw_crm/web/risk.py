@@ -3,7 +3,7 @@ resolve dialog) and duplicate candidates with contact merge; plus the conversati
 the customer workspace. Thin: parse the form, call the service, show the refusal or go back."""
 import math
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 from sqlalchemy import select
 
 from ..db import session
@@ -13,6 +13,7 @@ from ..models import Activity, Deal, Stage
 from ..services import capture_review, contact_merge, conversations, dashboard, duplicates
 from ..services import contacts as contact_service
 from . import fail_back, render, web_bp
+from .notices import notify
 
 QUEUE_PAGE = 20
 PICK_LIMIT = 200  # deals / activities offered per page of the queue
@@ -96,7 +97,7 @@ def capture_resolve(review_id):
                                        actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Linked “{entry['subject']}” to the customer (operator review).")
+    notify(f"Linked “{entry['subject']}” to the customer (operator review).")
     return redirect(back)
 
 
@@ -106,7 +107,7 @@ def capture_dismiss(review_id):
         capture_review.dismiss(review_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, url_for("crm.risk"))
-    flash("Capture dismissed: it stays stored, linked to no customer.")
+    notify("Capture dismissed: it stays stored, linked to no customer.", "info")
     return redirect(url_for("crm.risk"))
 
 
@@ -122,7 +123,7 @@ def contact_merge_page(contact_id):
         survivor = contact_merge.merge(contact_id, {"into_id": into_id}, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, url_for("crm.risk"))
-    flash(f"Merged into {survivor.full_name}: notes, activities, deals, files and communications moved.")
+    notify(f"Merged into {survivor.full_name}: notes, activities, deals, files and communications moved.")
     return redirect(url_for("crm.contact_detail", contact_id=survivor.id))
 
 
@@ -138,5 +139,5 @@ def conversation_status_page(conversation_id):
         if error.status == 404:
             raise
         return fail_back(error, back)
-    flash(f"Conversation “{updated['subject']}” is {updated['status']}.")
+    notify(f"Conversation “{updated['subject']}” is {updated['status']}.")
     return redirect(back)
