@@ -94,3 +94,22 @@ def test_merge_refusals(app, admin_client, other_admin_client, make_user, tenant
     no_delete = app.test_client().login(make_user(tenant, "ADMIN"))
     assert no_delete.post(f"/api/crm/contacts/{a}/merge", json={"into_id": b}).status_code == 403
     assert admin_client.get(f"/api/crm/contacts/{a}").status_code == 200
+
+
+def test_deleting_a_contact_deal_or_activity_leaves_the_communication_unlinked(admin_client):
+    cid = customer(admin_client)
+    email = address("gone")
+    pid = contact(admin_client, email, cid)
+    other = contact(admin_client, address("stay"), cid)
+    activity = admin_client.post(f"/api/crm/contacts/{pid}/activities", json={"type": "call", "subject": "c"}).get_json()
+    deal = admin_client.post("/api/crm/deals", json={"title": "D", "customer_id": cid}).get_json()
+    logged = admin_client.post(f"/api/crm/customers/{cid}/communications", json={
+        "subject": "s", "contact_id": other, "activity_id": activity["id"], "deal_id": deal["id"]}).get_json()
+    captured = admin_client.post("/api/crm/communications/capture", json=message(email)).get_json()["communication"]
+    assert admin_client.delete(f"/api/crm/contacts/{pid}").status_code == 204
+    admin_client.post(f"/api/crm/deals/{deal['id']}/archive", json={"reason": "r"})
+    assert admin_client.delete(f"/api/crm/deals/{deal['id']}").status_code == 204
+    after = {e["id"]: e for e in admin_client.get(f"/api/crm/customers/{cid}/communications").get_json()}
+    assert (after[captured["id"]]["contact_id"], after[captured["id"]]["customer_id"]) == (None, cid)
+    assert (after[logged["id"]]["contact_id"], after[logged["id"]]["activity_id"], after[logged["id"]]["deal_id"]) == \
+        (other, None, None)

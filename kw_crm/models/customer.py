@@ -50,9 +50,10 @@ class Communication(TenantScoped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None]
-    contact_id: Mapped[int | None]
-    deal_id: Mapped[int | None]
-    activity_id: Mapped[int | None]
+    # A deleted contact, deal or activity leaves the communication with the customer, unlinked.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contacts.id", ondelete="SET NULL"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("crm_deals.id", ondelete="SET NULL"), index=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("crm_activities.id", ondelete="SET NULL"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_conversations.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(String(20), default="email")

@@ -41,6 +41,10 @@ def upgrade() -> None:
                            ["tenant_id", "customer_id", "status", "last_message_at"], unique=False)
         batch.create_index(batch.f("ix_crm_conversations_tenant_id"), ["tenant_id"], unique=False)
 
+    # The first wave stored contact and deal ids without foreign keys: drop any that dangle.
+    for column, table in (("contact_id", "crm_contacts"), ("deal_id", "crm_deals")):
+        op.execute(f"UPDATE crm_communications SET {column} = NULL WHERE {column} IS NOT NULL "  # noqa: S608
+                   f"AND {column} NOT IN (SELECT id FROM {table})")
     with op.batch_alter_table("crm_communications") as batch:
         batch.alter_column("customer_id", existing_type=sa.Integer(), nullable=True)
         batch.add_column(sa.Column("activity_id", sa.Integer(), nullable=True))
@@ -60,6 +64,12 @@ def upgrade() -> None:
         batch.create_foreign_key(batch.f("fk_crm_communications_conversation_id_crm_conversations"),
                                  "crm_conversations", ["conversation_id"], ["id"], ondelete="SET NULL")
         batch.create_index(batch.f("ix_crm_communications_conversation_id"), ["conversation_id"], unique=False)
+        for column, table in (("contact_id", "crm_contacts"), ("deal_id", "crm_deals"),
+                              ("activity_id", "crm_activities")):
+            batch.create_foreign_key(batch.f(f"fk_crm_communications_{column}_{table}"), table, [column], ["id"],
+                                     ondelete="SET NULL")
+        batch.create_index(batch.f("ix_crm_communications_deal_id"), ["deal_id"], unique=False)
+        batch.create_index(batch.f("ix_crm_communications_activity_id"), ["activity_id"], unique=False)
         batch.create_index("ix_crm_communications_tenant_contact", ["tenant_id", "contact_id", "occurred_at"],
                            unique=False)
         batch.create_index("uq_crm_communications_tenant_message", ["tenant_id", "message_id"], unique=True)
@@ -100,6 +110,11 @@ def downgrade() -> None:
     with op.batch_alter_table("crm_communications") as batch:
         batch.drop_index("uq_crm_communications_tenant_message")
         batch.drop_index("ix_crm_communications_tenant_contact")
+        batch.drop_index(batch.f("ix_crm_communications_activity_id"))
+        batch.drop_index(batch.f("ix_crm_communications_deal_id"))
+        for column, table in (("contact_id", "crm_contacts"), ("deal_id", "crm_deals"),
+                              ("activity_id", "crm_activities")):
+            batch.drop_constraint(batch.f(f"fk_crm_communications_{column}_{table}"), type_="foreignkey")
         batch.drop_index(batch.f("ix_crm_communications_conversation_id"))
         batch.drop_constraint(batch.f("fk_crm_communications_conversation_id_crm_conversations"), type_="foreignkey")
         for column in ("reviewed_at", "reviewed_by_id", "body_truncated", "matched_address", "linkage_basis",
