@@ -39,3 +39,10 @@ def test_endpoints_that_dropped_unknown_fields_now_refuse_them(admin_client):
         assert response.status_code == 422, (url, response.get_json())
         assert response.get_json()["error"]["fields"]["colour"] == ["Unknown field."]
     assert admin_client.get(f"/api/crm/customers/{cid}").get_json()["lead_source"] is None
+
+
+def test_stage_list_wrapper_refuses_unknown_fields(admin_client):
+    stages = admin_client.get("/api/crm/stages").get_json()
+    response = admin_client.put("/api/crm/stages", json={"stages": stages, "colour": "red"})
+    assert response.status_code == 422 and response.get_json()["error"]["fields"]["colour"] == ["Unknown field."]
+    assert admin_client.put("/api/crm/stages", json={"stages": stages}).status_code == 200
