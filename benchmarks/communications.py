@@ -43,6 +43,7 @@ RAW = {
            ORDER BY r.created_at DESC, r.id DESC LIMIT 50""",
     ],
     "customer conversations": [
+        "SELECT id, tenant_id, name FROM portal_customers WHERE tenant_id = :t AND id = :c",
         "SELECT count(*) FROM crm_conversations WHERE tenant_id = :t AND customer_id = :c AND status = 'open'",
         """SELECT id, customer_id, thread_id, subject, message_count, last_message_at, status, channel
            FROM crm_conversations WHERE tenant_id = :t AND customer_id = :c AND status = 'open'

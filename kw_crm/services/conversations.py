@@ -1,13 +1,13 @@
 """Threaded conversations of a customer (one per captured mail thread), with their status."""
 from sqlalchemy import func, select
 
+from .. import host
 from ..db import commit, is_valid_id, session
 from ..errors import Invalid, NotFound
 from ..models import CONVERSATION_STATUSES, Conversation
 from ..schemas.base import load_or_invalid
 from ..schemas.communications import ConversationStatusInput
 from . import audit
-from .customers import get_customer
 
 
 def parse_status(raw) -> str | None:
@@ -21,21 +21,24 @@ def parse_status(raw) -> str | None:
 def list_for_customer(customer_id, status: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
     """A page of the customer's threads, latest message first, and their total: two queries on
     the kept counts, never a scan of the messages."""
-    customer = get_customer(customer_id)
-    where = [Conversation.customer_id == customer["id"]]
+    if host.tenant_customer(customer_id) is None:
+        raise NotFound("No such customer.")
+    where = [Conversation.customer_id == customer_id]
     if status:
         where.append(Conversation.status == status)
     total = session.scalar(select(func.count()).select_from(Conversation).where(*where)) or 0
-    rows = session.scalars(select(Conversation).where(*where)
+    rows = session.execute(select(*COLUMNS).where(*where)
                            .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-                           .limit(limit).offset(offset)).all()
-    return [as_dict(c) for c in rows], total
+                           .limit(limit).offset(offset)).mappings().all()
+    return [dict(row) for row in rows], total
+
+
+COLUMNS = (Conversation.id, Conversation.customer_id, Conversation.thread_id, Conversation.subject,
+           Conversation.message_count, Conversation.last_message_at, Conversation.status, Conversation.channel)
 
 
 def as_dict(c: Conversation) -> dict:
-    return {"id": c.id, "customer_id": c.customer_id, "thread_id": c.thread_id, "subject": c.subject,
-            "message_count": c.message_count, "last_message_at": c.last_message_at, "status": c.status,
-            "channel": c.channel}
+    return {column.key: getattr(c, column.key) for column in COLUMNS}
 
 
 def set_status(conversation_id, data: dict, *, actor_id: int) -> dict:
