@@ -1,6 +1,8 @@
 """The JSON API under /api/crm: thin views (schema -> service -> schema).
 
 Errors are always ``{"error": {"code", "message", "fields"?}}`` with the contract's statuses."""
+from datetime import date, datetime
+
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
@@ -79,6 +81,17 @@ def query_args(schema: Schema) -> dict:
     return schema.load({name: value for name, value in request.args.items() if value != ""})
 
 
+def jsonable(value):
+    """Dates in nested service dicts as ISO 8601 strings."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
 def list_response(items: list, total: int):
     response = jsonify(items)
     response.headers["X-Total-Count"] = str(total)
@@ -95,4 +108,15 @@ def index():
 
 register_openapi(api_bp)
 
-from . import contacts, customers, deals, exports, import_jobs, imports, tokens, webhooks  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    communications,
+    contacts,
+    customers,
+    deals,
+    exports,
+    import_jobs,
+    imports,
+    risk,
+    tokens,
+    webhooks,
+)

@@ -1,17 +1,17 @@
-"""Customers, the communication log, the owner lookup and the dashboard (JSON)."""
-from datetime import date, datetime
+"""Customers, the owner lookup and the dashboard (JSON)."""
 
 from flask import jsonify, request
 
 from ..guard import current_actor, require_delete_permission
 from ..schemas.customers import (
-    CommunicationInput,
-    CommunicationOut,
+    ArchiveInput,
     CustomerArchive,
+    CustomerCreateInput,
     CustomerFilterArgs,
     CustomerInput,
     CustomerOut,
     CustomerUpdate,
+    CustomerUpdateInput,
     DashboardOut,
     UserLookupArgs,
     UserOut,
@@ -19,22 +19,11 @@ from ..schemas.customers import (
     customer_out,
     customers_out,
 )
-from ..services import communications, customers, dashboard
-from . import api_bp, doc, json_body, list_response, page_params
+from ..services import customers, dashboard
+from . import api_bp, doc, jsonable, list_response, load, page_params
 
 EXPORT_COLUMNS = ("id", "name", "lifecycle_stage", "health_score", "lead_source", "billing_email", "owner_id",
                   "owner_name", "last_contacted_at", "archived_at", "archive_reason", "created_at")
-
-
-def _jsonable(value):
-    """Dates in nested workspace dicts as ISO 8601 strings."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @api_bp.get("/customers")
@@ -49,7 +38,7 @@ def customers_list():
 @api_bp.post("/customers")
 @doc("Create a customer", body=CustomerInput, response=CustomerOut, status=201)
 def customers_create():
-    created = customers.create_customer(json_body(), actor_id=current_actor().id)
+    created = customers.create_customer(load(CustomerCreateInput()), actor_id=current_actor().id)
     return jsonify(customer_out.dump(created)), 201
 
 
@@ -73,14 +62,14 @@ def customer_get(customer_id):
 @api_bp.patch("/customers/<int:customer_id>")
 @doc("Change a customer's account data", body=CustomerUpdate, response=CustomerOut)
 def customer_update(customer_id):
-    return jsonify(customer_out.dump(customers.update_customer(customer_id, json_body(), actor_id=current_actor().id)))
+    return jsonify(customer_out.dump(customers.update_customer(customer_id, load(CustomerUpdateInput()), actor_id=current_actor().id)))
 
 
 @api_bp.post("/customers/<int:customer_id>/archive")
 @doc("Archive a customer (needs crm.delete)", body=CustomerArchive, response=CustomerOut)
 def customer_archive(customer_id):
     require_delete_permission()
-    data = json_body()
+    data = load(ArchiveInput())
     return jsonify(customer_out.dump(customers.archive_customer(customer_id, data.get("reason"),
                                                                 actor_id=current_actor().id)))
 
@@ -100,22 +89,7 @@ def customer_workspace(customer_id):
     data = customers.workspace(customer_id)
     data["customer"] = customer_out.dump(data["customer"])
     data.pop("user_names")  # page-only helper; the API gives ids
-    return jsonify(_jsonable(data))
-
-
-@api_bp.get("/customers/<int:customer_id>/communications")
-@doc("The customer's communication log", response=CommunicationOut, paged=True)
-def communications_list(customer_id):
-    limit, offset = page_params()
-    items, total = communications.list_communications(customer_id, limit, offset)
-    return list_response(items, total)
-
-
-@api_bp.post("/customers/<int:customer_id>/communications")
-@doc("Log a communication", body=CommunicationInput, response=CommunicationOut, status=201)
-def communications_create(customer_id):
-    entry = communications.log_communication(customer_id, json_body(), actor_id=current_actor().id)
-    return jsonify(entry), 201
+    return jsonify(jsonable(data))
 
 
 @api_bp.get("/users")
@@ -128,4 +102,4 @@ def users_lookup():
 @api_bp.get("/dashboard")
 @doc("The dashboard figures", response=DashboardOut, tag="Dashboard")
 def dashboard_summary():
-    return jsonify(_jsonable(dashboard.summary()))
+    return jsonify(jsonable(dashboard.summary()))

@@ -4,6 +4,7 @@ from .activity import ACTIVITY_TYPES, Activity, Note
 from .api_token import ApiToken
 from .attachment import Attachment
 from .audit import AuditEvent
+from .capture import CONVERSATION_STATUSES, CaptureReview, Conversation
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
@@ -12,7 +13,8 @@ from .job import JOB_STATUSES, Job
 from .webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "IMPORT_KINDS", "IMPORT_STATUSES", "JOB_STATUSES",
-    "LIFECYCLE_STAGES", "Activity", "ApiToken", "Attachment", "AuditEvent", "Communication", "Contact",
-    "CustomerProfile", "Deal", "ImportJob", "Job", "Note", "Stage", "WebhookDelivery", "WebhookEndpoint",
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "CONVERSATION_STATUSES", "IMPORT_KINDS", "IMPORT_STATUSES",
+    "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity", "ApiToken", "Attachment", "AuditEvent", "CaptureReview",
+    "Communication", "Contact", "Conversation", "CustomerProfile", "Deal", "ImportJob", "Job", "Note", "Stage",
+    "WebhookDelivery", "WebhookEndpoint",
 ]

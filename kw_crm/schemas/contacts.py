@@ -1,44 +1,11 @@
 """Marshmallow schemas of the contacts API: input (strict, per-field messages) and output."""
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, fields, validate
 
 from ..db import MAX_ID
 from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX, SUBJECT_MAX
+from .base import Id, StrictSchema, Text
 from .common import QueryArgs
-
-
-def _no_control_chars(value: str) -> None:
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value) or "\x7f" in value:
-        raise ValidationError("Control characters are not allowed.")
-
-
-
-
-def Id(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
-def Text(max_length: int, *, required: bool = False, allow_none: bool = True, min_length: int = 0, **kwargs):
-    """A stripped string with a length range and no control characters."""
-    return fields.String(required=required, allow_none=allow_none and not required,
-                         validate=[validate.Length(min=min_length, max=max_length), _no_control_chars], **kwargs)
-
-
-class StrictSchema(Schema):
-    BLANK_IS_NONE: tuple[str, ...] = ()
-
-    class Meta:
-        unknown = RAISE
-
-    @pre_load
-    def _strip(self, data, **_kwargs):
-        if not isinstance(data, dict):
-            raise ValidationError("Expected a JSON object.")
-        data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        for name in self.BLANK_IS_NONE:
-            if data.get(name) == "":
-                data[name] = None
-        return data
 
 
 class ContactInput(StrictSchema):
@@ -134,9 +101,9 @@ class ActivityOutput(Schema):
 
 
 class TimelineEntry(Schema):
-    """A note (``kind: note``) or an activity (``kind: activity``) of the contact's timeline."""
+    """A note, an activity or a communication of the contact's timeline (``kind``)."""
 
-    kind = fields.String(required=True, validate=validate.OneOf(("note", "activity")))
+    kind = fields.String(required=True, validate=validate.OneOf(("note", "activity", "communication")))
     id = fields.Integer(required=True)
     created_at = fields.DateTime(allow_none=True)
     body = fields.String(allow_none=True)
@@ -147,6 +114,20 @@ class TimelineEntry(Schema):
     due_date = fields.Date(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     owner_id = fields.Integer(allow_none=True)
+    # communications (kind "communication"; created_at is when it happened)
+    channel = fields.String(allow_none=True)
+    direction = fields.String(allow_none=True)
+    preview = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    customer_id = fields.Integer(allow_none=True)
+    deal_id = fields.Integer(allow_none=True)
+    activity_id = fields.Integer(allow_none=True)
+    conversation_id = fields.Integer(allow_none=True)
+    logged_by_id = fields.Integer(allow_none=True)
+    occurred_at = fields.DateTime(allow_none=True)
+    provenance = fields.Function(lambda e: {k: v.isoformat() if hasattr(v, "isoformat") else v
+                                            for k, v in e["provenance"].items()} if "provenance" in e else None,
+                                 allow_none=True)
 
 
 class AttachmentOutput(Schema):

@@ -22,6 +22,7 @@ CRM_NAV = [
     ("Activities", "crm.activities"),
     ("Dashboard", "crm.dashboard"),
     ("Forecast", "crm.forecast"),
+    ("Risk & Health", "crm.risk"),
 ]
 
 
@@ -88,4 +89,15 @@ def not_found(path: str):
     raise NotFound()
 
 
-from . import api_docs, contacts, customers, dashboard, deals, imports, settings, tokens, webhooks  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    api_docs,
+    contacts,
+    customers,
+    dashboard,
+    deals,
+    imports,
+    risk,
+    settings,
+    tokens,
+    webhooks,
+)
