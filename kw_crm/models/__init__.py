@@ -3,6 +3,7 @@
 from .activity import ACTIVITY_TYPES, Activity, Note
 from .attachment import Attachment
 from .audit import AuditEvent
+from .automation import AutomationRun, AutomationStep
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
@@ -10,5 +11,5 @@ from .outbox import OutboxMessage
 
 __all__ = [
     "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "LIFECYCLE_STAGES", "Activity", "Attachment",
-    "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Note", "OutboxMessage", "Stage",
+    "AuditEvent", "AutomationRun", "AutomationStep", "Communication", "Contact", "CustomerProfile", "Deal", "Note", "OutboxMessage", "Stage",
 ]
