@@ -58,6 +58,7 @@ def app(database_url, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SERVER_NAME": None,
         "CRM_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+        "CRM_JOB_RUNNER": "inline",  # jobs run right after the commit, so tests see their effect
         # host_stub sells products, which makes a product required on new deals; the suite's
         # deal tests are about other rules, so the product tests switch it on themselves
         "CRM_REQUIRE_PRODUCT": False,
