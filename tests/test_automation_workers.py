@@ -71,13 +71,26 @@ def test_two_workers_racing_never_run_a_step_twice(admin_client, app, tenant, cr
     assert left == 0
 
 
-def _pg_blocked_on_activity_insert(url) -> bool:
+def _pg_worker_waits_inside_the_step(url) -> bool:
+    """Is a backend of this database waiting for the deal's row lock while writing the run's
+    step (its foreign-key check on crm_deals)?"""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
             return bool(conn.scalar(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE 'INSERT INTO crm_activities%'")))
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND (query ILIKE 'UPDATE crm_automation_runs%' "
+                "OR query ILIKE 'INSERT INTO crm_activities%')")))
+    finally:
+        engine.dispose()
+
+
+def _pg_activity(url) -> str:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return repr(conn.execute(sa.text("SELECT wait_event_type, state, left(query, 120) FROM pg_stat_activity "
+                                             "WHERE datname = current_database()")).all())
     finally:
         engine.dispose()
 
@@ -95,9 +108,9 @@ def test_a_worker_killed_mid_run_resumes_at_the_first_unfinished_step(
             AutomationRun, AutomationRun.id == AutomationStep.run_id).where(AutomationRun.deal_id == deal["id"])
             .order_by(AutomationStep.position)).all() == [("follow_up", "done"), ("finance_handoff", "pending")]
 
-    # Kill the worker inside step 2: on PostgreSQL a row lock on the deal holds the hand-off's
-    # INSERT (its foreign key check) until the kill; on SQLite, which has no row locks, the kill
-    # lands right after the worker claimed the step's job.
+    # Kill the worker inside step 2: on PostgreSQL a row lock on the deal holds the step's
+    # writes (their foreign-key checks) until the kill; on SQLite, which has no row locks, the
+    # kill lands right after the worker claimed the step's job.
     engine = sa.create_engine(database_url)
     blocker = engine.connect()
     postgres = engine.dialect.name == "postgresql"
@@ -111,8 +124,9 @@ def test_a_worker_killed_mid_run_resumes_at_the_first_unfinished_step(
     try:
         deadline = time.monotonic() + 60
         if postgres:
-            while not _pg_blocked_on_activity_insert(database_url):
-                assert worker.poll() is None and time.monotonic() < deadline, "the worker never reached step 2"
+            while not _pg_worker_waits_inside_the_step(database_url):
+                assert worker.poll() is None and time.monotonic() < deadline, (
+                    "the worker never reached step 2: " + _pg_activity(database_url))
                 time.sleep(0.2)
         else:
             while True:  # wait until it has claimed the job
@@ -154,3 +168,25 @@ def test_a_worker_killed_mid_run_resumes_at_the_first_unfinished_step(
     with crm_scope(tenant) as s:
         subjects = s.scalars(select(Activity.subject).where(Activity.deal_id == deal["id"]).order_by(Activity.id)).all()
     assert subjects == ["Follow up: Crash course", "Finance hand-off: Crash course"]
+
+
+def test_a_run_whose_worker_keeps_dying_ends_failed_and_can_be_retried(admin_client, app, tenant, crm_scope,
+                                                                        no_runner, monkeypatch):
+    deal = new_deal(admin_client, title="Cursed")
+    admin_client.post(f"/api/crm/deals/{deal['id']}/stage", json={"stage": "QUALIFIED"})
+    with crm_scope(tenant) as s:
+        job = s.scalar(select(Job).where(Job.name == "automation_run").order_by(Job.id.desc()))
+        # stand-in for three workers that each claimed the job and died: its attempts are used up
+        s.execute(update(Job).where(Job.id == job.id).values(
+            status="running", attempts=job.max_attempts, claimed_at=utcnow() - timedelta(hours=1)))
+        s.commit()
+    with app.app_context():
+        assert jobs.run_due(limit=10, tenant_id=tenant.id)["failed"] == 1
+    [run] = admin_client.get(f"/api/crm/deals/{deal['id']}/automation-runs").get_json()
+    assert run["status"] == "failed" and run["last_error"].startswith("the automation job gave up")
+    assert run["steps"][0]["status"] == "pending"  # never started, so never half-done
+    monkeypatch.setitem(app.config, "CRM_JOB_RUNNER", "inline")
+    retried = admin_client.post(f"/api/crm/deals/{deal['id']}/automation-runs/{run['id']}/retry")
+    assert retried.status_code == 202 and retried.get_json()["status"] == "done"
+    with crm_scope(tenant) as s:
+        assert s.scalar(select(func.count(Activity.id)).where(Activity.deal_id == deal["id"])) == 1

@@ -89,14 +89,14 @@ def test_a_deal_without_product_may_get_one_later(admin_client):
     assert set_once.status_code == 200 and set_once.get_json()["product_id"] == rmm["id"]
 
 
-def test_new_deal_form_requires_a_product_and_scopes_plans(admin_client, app, tenant, require_products):
+def test_new_deal_form_requires_a_product_and_scopes_plans(admin_client, admin, app, tenant, require_products):
     cid = new_customer(app, tenant, "Form Co")
     page = admin_client.get("/crm/deals/new").get_data(as_text=True)
     assert 'name="product_id"' in page and "required" in page.split('name="product_id"')[1][:80]
     meridian = catalogue(admin_client)["Meridian"]
     assert f'data-product="{meridian["id"]}"' in page  # plan options carry their product for the scoped picker
     form = {"title": "Form deal", "value": "10.00", "currency": "USD", "stage": "LEAD", "customer_id": str(cid),
-            "owner_id": "", "contact_id": "", "expected_close_date": "", "notes": "", "product_id": "", "plan_id": ""}
+            "owner_id": str(admin.id), "contact_id": "", "expected_close_date": "", "notes": "", "product_id": "", "plan_id": ""}
     refused = admin_client.post("/crm/deals/new", data=form)
     assert refused.status_code == 422 and "Choose the product this deal sells." in refused.get_data(as_text=True)
     pro = meridian["plans"]["Meridian Pro"]

@@ -57,7 +57,16 @@ def queue_run(deal: Deal, old: Stage, new: Stage, *, actor_id: int | None) -> Au
 
 # --- executing (a job) ----------------------------------------------------------------------
 
-@jobs.job("automation_run", max_attempts=3)
+def _job_gave_up(payload: dict, error: str) -> None:
+    """The job itself failed (not a step: the database, a worker that kept dying): the run must
+    not stay pending or running for ever."""
+    run = _lock(int(payload["run_id"]))
+    if run is not None and run.status not in ("done", "failed"):
+        run.last_error = f"the automation job gave up: {error}"[:2000]
+        _finish(run, "failed")
+
+
+@jobs.job("automation_run", max_attempts=3, on_failure=_job_gave_up)
 def _automation_job(payload: dict, _job) -> None:
     execute_next_step(int(payload["run_id"]))
 

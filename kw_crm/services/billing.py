@@ -20,11 +20,10 @@ def workspace_sections(customer_id: int, deal_rows: list[dict], limit: int) -> d
         row["product_name"] = names.get(row.get("product_id"))
     summary = host.customer_billing_summary(customer_id)
     current = [s for s in (summary or {}).get("subscriptions", []) if s.get("status") in CURRENT]
-    snapshots = {}
-    if current:
-        snapshots = {sub_id: (deal_id, snapshot) for deal_id, sub_id, snapshot in session.execute(
-            select(Deal.id, Deal.subscription_id, Deal.contract_snapshot).where(
-                Deal.customer_id == customer_id, Deal.subscription_id.in_([s["id"] for s in current])))}
+    # always one query (even for none), so the page's query count does not depend on the data
+    snapshots = {sub_id: (deal_id, snapshot) for deal_id, sub_id, snapshot in session.execute(
+        select(Deal.id, Deal.subscription_id, Deal.contract_snapshot).where(
+            Deal.customer_id == customer_id, Deal.subscription_id.in_([s["id"] for s in current])))}
     contracts = [{"subscription": s, "deal_id": snapshots.get(s["id"], (None, None))[0],
                   "contract_snapshot": snapshots.get(s["id"], (None, None))[1]} for s in current]
     return {"billing": summary, "contracts": contracts,
