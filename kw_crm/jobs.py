@@ -53,16 +53,20 @@ class JobKind:
     name: str
     handler: Callable[[dict, Job], None]
     max_attempts: int
+    on_failure: Callable[[dict, str], None] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job(name: str, *, max_attempts: int = 8):
+def job(name: str, *, max_attempts: int = 8, on_failure: Callable[[dict, str], None] | None = None):
     """Register ``handler(payload, job)`` for jobs called ``name``. It runs in an app context
-    with the job's tenant bound, inside the transaction that marks the job done."""
+    with the job's tenant bound, inside the transaction that marks the job done.
+    ``on_failure(payload, error)`` runs (tenant bound, then committed) once the job has ended
+    ``failed`` — after its last attempt, a :class:`GiveUp`, or a worker that kept dying — so the
+    record it works for (an import, an automation run) never stays "running"."""
     def register(handler):
-        _KINDS[name] = JobKind(name, handler, max_attempts)
+        _KINDS[name] = JobKind(name, handler, max_attempts, on_failure)
         return handler
     return register
 
@@ -240,8 +244,21 @@ def _execute(row: Job) -> str:
             row.status = "pending"
             row.run_at = utcnow() + backoff(attempts)
             log.warning("job %s (%s) failed (attempt %s), will retry: %s", job_id, row.name, attempts, error)
+        status, payload = row.status, dict(row.payload)
         session.commit()
-        return row.status
+        if status == "failed" and kind is not None and kind.on_failure is not None:
+            _report_failure(kind, payload, tenant_id, error)
+        return status
+
+
+def _report_failure(kind: JobKind, payload: dict, tenant_id: int, error: str) -> None:
+    try:
+        with tenant_scope(tenant_id):
+            kind.on_failure(payload, error)
+            session.commit()
+    except Exception:  # noqa: BLE001 - the job is failed either way; say why it could not be recorded
+        session.rollback()
+        log.exception("recording the failure of a %s job failed", kind.name)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -20,7 +20,12 @@ hookimpl = pluggy.HookimplMarker("kw_platform")
 _failures: dict[int, int] = {}  # marker -> times the "flaky" job should still fail
 
 
-@jobs.job("test_record", max_attempts=3)
+def _record_failure(payload, error):
+    db.session.add(AuditEvent(entity_type="job-test-failed", entity_id=payload["marker"], action="failed",
+                              reason=error, changes={}))
+
+
+@jobs.job("test_record", max_attempts=3, on_failure=_record_failure)
 def _record(payload, job):
     """Writes an audit row, so 'ran once' is a fact in the database."""
     if _failures.get(payload["marker"], 0) > 0:
@@ -119,12 +124,16 @@ def test_a_job_that_always_fails_ends_failed_and_retry_gives_it_new_attempts(app
     assert _runs(app, tenant, 13) == 1
 
 
-def test_give_up_fails_at_once(app, tenant):
+def test_give_up_fails_at_once_and_tells_the_kind_why(app, tenant):
     job_id = _enqueue(app, tenant, 14, give_up=True)
     with app.app_context():
         assert jobs.run_job(job_id) == "failed"
     row = _job(app, job_id)
     assert (row.attempts, row.last_error) == (1, "the payload can never work")
+    with app.app_context(), tenant_scope(tenant.id):
+        reasons = db.session.scalars(select(AuditEvent.reason).where(
+            AuditEvent.entity_type == "job-test-failed", AuditEvent.entity_id == 14)).all()
+    assert reasons == ["the payload can never work"]
 
 
 def test_a_job_whose_worker_died_is_claimed_again_after_the_stale_limit(app, tenant):
