@@ -185,7 +185,7 @@ def test_a_failing_step_retries_with_backoff_then_fails_then_retry_succeeds(
                                                    AuditEvent.action == "automation_failed"))
         assert failed.changes["automation_run"] == run["id"] and "not an active user" in failed.reason
     page = admin_client.get(f"/crm/deals/{deal['id']}").get_data(as_text=True)
-    assert "Retry</button>" in page and "pill-run-failed" in page
+    assert "Retry</button>" in page and 'class="pill pill-danger" data-testid="run-status">failed' in page
     make_jobs_due(app)
     assert run_worker(app, tenant) == {"done": 0, "failed": 0, "retrying": 0}  # nothing left to try
 

@@ -166,7 +166,7 @@ def test_workspace_shows_contract_cards_product_badges_and_billing_activity(admi
         page = admin_client.get(f"/crm/customers/{cid}").get_data(as_text=True)
     assert page.count('data-testid="contract-card"') == 2
     assert "Sold " in page and "on Meridian Pro at 139.00 EUR" in page and "RMM Trial" in page
-    assert '<span class="pill pill-product">Meridian</span>' in page and '<span class="pill pill-product">RMM</span>' in page
+    assert '<span class="pill pill-accent">Meridian</span>' in page and '<span class="pill pill-accent">RMM</span>' in page
     assert "Payment activity <span class=\"crm-slice\">showing 10 of 12</span>" in page
     assert "Billing events <span class=\"crm-slice\">showing 3 of 3</span>" in page
     assert len(after) == len(before)  # the same fixed set of queries however many contracts and payments

@@ -1,10 +1,11 @@
 """Deal page actions of issue 12: convert to a subscription, retry a failed automation run."""
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from ..errors import CrmError, Invalid
 from ..guard import current_actor
 from ..services import automation, conversion, deals
 from . import fail_back, web_bp
+from .notices import notify
 
 
 @web_bp.post("/deals/<int:deal_id>/convert")
@@ -18,7 +19,7 @@ def deal_convert(deal_id: int):
         result = conversion.convert(deal_id, int(raw), actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Converted: subscription #{result['subscription']['id']} on {result['contract_snapshot']['plan_name']}; "
+    notify(f"Converted: subscription #{result['subscription']['id']} on {result['contract_snapshot']['plan_name']}; "
           "the deal is won.")
     return redirect(back)
 
@@ -31,5 +32,5 @@ def deal_automation_retry(deal_id: int, run_id: int):
         run = automation.retry(deal_id, run_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Automation run #{run_id} is being retried (now {run['status']}).")
+    notify(f"Automation run #{run_id} is being retried (now {run['status']}).")
     return redirect(back)

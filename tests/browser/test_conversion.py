@@ -50,7 +50,7 @@ def test_convert_dialog_and_the_run_on_the_deal_page(app, page, login, admin, ad
 
     page.goto(f"/crm/customers/{cid}")
     expect(page.get_by_test_id("contract-card")).to_contain_text("Meridian")
-    expect(page.locator(".pill-product", has_text="Meridian")).to_be_visible()
+    expect(page.locator(".pill-accent", has_text="Meridian")).to_be_visible()
     shot(page, "workspace-billing")
 
 
