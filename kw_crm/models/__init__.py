@@ -7,10 +7,11 @@ from .automation import AutomationRun, AutomationStep
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
+from .import_job import IMPORT_KINDS, IMPORT_STATUSES, ImportJob
 from .job import JOB_STATUSES, Job
 
 __all__ = [
-    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity",
-    "Attachment", "AuditEvent", "AutomationRun", "AutomationStep", "Communication", "Contact", "CustomerProfile",
-    "Deal", "Job", "Note", "Stage",
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "IMPORT_KINDS", "IMPORT_STATUSES", "JOB_STATUSES",
+    "LIFECYCLE_STAGES", "Activity", "Attachment", "AuditEvent", "AutomationRun", "AutomationStep", "Communication",
+    "Contact", "CustomerProfile", "Deal", "ImportJob", "Job", "Note", "Stage",
 ]
