@@ -73,7 +73,8 @@ def test_a_celery_worker_runs_the_automation_and_the_won_mail(celery_setup, admi
                                       .execution_options(**ALL_TENANTS)).all()
             db.session.remove()
         mails = [json.loads(line) for line in mail_file.read_text().splitlines()] if mail_file.exists() else []
-        if run and run.status == "done" and mails:
+        # the mail reaches the file a moment before its job's "done" commits: wait for both
+        if run and run.status == "done" and mails and all(status == "done" for _, status in jobs):
             return run, jobs, mails
         return None
 

@@ -89,11 +89,13 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_crm_automation_runs_tenant_id"), table_name="crm_automation_runs")
     op.drop_index("ix_crm_automation_runs_tenant_deal", table_name="crm_automation_runs")
     op.drop_table("crm_automation_runs")
-    with op.batch_alter_table("crm_stages") as batch:
+    # plain columns: ALTER TABLE ... DROP COLUMN (SQLite >= 3.35) instead of a table copy, which
+    # SQLite refuses while crm_deals' foreign keys point at the table
+    with op.batch_alter_table("crm_stages", recreate="never") as batch:
         batch.drop_column("notify_owner")
         batch.drop_column("finance_handoff")
         batch.drop_column("followup_days")
-    with op.batch_alter_table("crm_deals") as batch:
+    with op.batch_alter_table("crm_deals", recreate="never") as batch:
         batch.drop_column("contract_snapshot")
         batch.drop_column("subscription_id")
         batch.drop_column("converted_at")
