@@ -109,6 +109,7 @@ def index():
 register_openapi(api_bp)
 
 from . import (  # noqa: E402,F401
+    automation,
     communications,
     contacts,
     customers,
@@ -116,6 +117,7 @@ from . import (  # noqa: E402,F401
     exports,
     import_jobs,
     imports,
+    products,
     risk,
     tokens,
     webhooks,

@@ -4,6 +4,7 @@ from .activity import ACTIVITY_TYPES, Activity, Note
 from .api_token import ApiToken
 from .attachment import Attachment
 from .audit import AuditEvent
+from .automation import AutomationRun, AutomationStep
 from .capture import CONVERSATION_STATUSES, CaptureReview, Conversation
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
@@ -14,7 +15,7 @@ from .webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "CONVERSATION_STATUSES", "IMPORT_KINDS", "IMPORT_STATUSES",
-    "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity", "ApiToken", "Attachment", "AuditEvent", "CaptureReview",
-    "Communication", "Contact", "Conversation", "CustomerProfile", "Deal", "ImportJob", "Job", "Note", "Stage",
-    "WebhookDelivery", "WebhookEndpoint",
+    "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity", "ApiToken", "Attachment", "AuditEvent", "AutomationRun",
+    "AutomationStep", "CaptureReview", "Communication", "Contact", "Conversation", "CustomerProfile", "Deal",
+    "ImportJob", "Job", "Note", "Stage", "WebhookDelivery", "WebhookEndpoint",
 ]

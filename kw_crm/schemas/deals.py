@@ -49,6 +49,8 @@ class DealSchema(StrictSchema):
     customer_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
     notes = Trimmed(allow_none=True, validate=validate.Length(max=20_000))
     closed_reason = Trimmed(allow_none=True, validate=validate.Length(max=2_000))
+    product_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))  # the host catalogue's
+    plan_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
 
 
 class DealUpdateSchema(DealSchema):
@@ -104,6 +106,11 @@ class DealOut(Schema):
     archived_at = fields.DateTime(allow_none=True, required=True)
     archive_reason = fields.String(allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "Send it back on PATCH (or If-Match)."})
+    product_id = fields.String(allow_none=True)
+    plan_id = fields.String(allow_none=True)
+    converted_at = fields.DateTime(allow_none=True)
+    subscription_id = fields.Raw(allow_none=True)
+    contract_snapshot = fields.Dict(allow_none=True)
     created_at = fields.DateTime(allow_none=True, required=True)
     updated_at = fields.DateTime(allow_none=True, required=True)
 

@@ -92,6 +92,7 @@ def not_found(path: str):
 from . import (  # noqa: E402,F401
     api_docs,
     contacts,
+    conversion,
     customers,
     dashboard,
     deals,
