@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import signals, tenancy
+from . import inputs, signals, tenancy
 
 
 @dataclass
@@ -16,7 +16,11 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_DEFAULT_CURRENCY", "USD")
     app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+    app.config.setdefault("CRM_MAX_BODY_BYTES", inputs.DEFAULT_BODY_BYTES)
     app.config.setdefault("CRM_PAGE_SIZE", 50)
+    # First of all before_request functions: the body limit must be in place before the host's
+    # CSRF check (registered earlier) parses the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, inputs.limit_body)
     tenancy.install()
     signals.install()
 

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from ..db import MAX_ID
 from ..errors import CrmError, Invalid
 from ..guard import protect
+from ..inputs import load_json, parse_int
 
 api_bp = protect(Blueprint("crm_api", __name__, url_prefix="/api/crm"))
 
@@ -39,9 +40,17 @@ def _http_error(error: HTTPException):
     return error_response(error.code, code, error.description or error.name)
 
 
+def json_value():
+    """The request's JSON document through the one JSON loader (depth, NaN and text checks),
+    or a 400 when the body is not JSON."""
+    if not request.is_json:
+        raise CrmError("Send a JSON body with Content-Type: application/json.")
+    return load_json(request.get_data(cache=True))
+
+
 def json_body() -> dict:
     """The request's JSON object, or a 400 for anything else."""
-    data = request.get_json(silent=True)
+    data = json_value()
     if not isinstance(data, dict):
         raise CrmError("The request body must be a JSON object.")
     return data
@@ -57,13 +66,9 @@ def page_params() -> tuple[int, int]:
     for name, default, low, high in (("limit", current_app.config["CRM_PAGE_SIZE"], 1, MAX_LIMIT),
                                      ("offset", 0, 0, MAX_ID)):
         raw = request.args.get(name)
-        try:
-            value = default if raw in (None, "") else int(raw)
-        except ValueError:
-            errors[name] = [f"{name} must be a whole number."]
-            continue
-        if value < low or (high is not None and value > high):
-            errors[name] = [f"{name} must be between {low} and {high}." if high else f"{name} must be >= {low}."]
+        value = default if raw in (None, "") else parse_int(raw, low=low, high=high)
+        if value is None:
+            errors[name] = [f"{name} must be a whole number from {low} to {high}."]
         values[name] = value
     if errors:
         raise Invalid(errors)

@@ -2,15 +2,15 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from ..db import MAX_ID
+from ..inputs import text_problem
 from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX, SUBJECT_MAX
 
 
 def _no_control_chars(value: str) -> None:
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value) or "\x7f" in value:
-        raise ValidationError("Control characters are not allowed.")
-
-
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValidationError(problem)
 
 
 def Id(**kwargs):

@@ -1,10 +1,9 @@
 """The communication log: manually logged interactions with a customer."""
-from datetime import datetime
-
 from sqlalchemy import func, select
 
 from ..db import commit, session
 from ..errors import Invalid
+from ..inputs import parse_datetime
 from ..models import Communication
 from . import lifecycle
 from .customers import clean_text, get_customer
@@ -25,12 +24,9 @@ def log_communication(customer_id, data: dict, *, actor_id: int) -> dict:
     occurred_at = None
     if data.get("occurred_at"):
         try:
-            occurred_at = datetime.fromisoformat(str(data["occurred_at"]))
-            if occurred_at.tzinfo is not None:
-                from datetime import UTC
-                occurred_at = occurred_at.astimezone(UTC).replace(tzinfo=None)
-        except ValueError:
-            errors["occurred_at"] = ["Use an ISO 8601 date and time."]
+            occurred_at = parse_datetime(data["occurred_at"])
+        except ValueError as exc:
+            errors["occurred_at"] = [str(exc)]
     if errors:
         raise Invalid(errors)
     row = get_customer(customer_id)

@@ -117,6 +117,12 @@ def _validate(items) -> list[dict]:
     return cleaned
 
 
+def removes_stages(items) -> bool:
+    """Would ``replace_stages(items)`` delete a stage? (Deleting needs ``crm.delete``.)"""
+    wanted = {c["key"] for c in _validate(items)}
+    return any(key not in wanted for key in (s.key for s in list_stages()))
+
+
 def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
     """Make the tenant's stages equal ``items`` (order = list order). Keys are the identity:
     a known key is updated, a new key created, a missing key deleted (refused while it holds

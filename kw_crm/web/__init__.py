@@ -1,9 +1,10 @@
 """HTML pages of the CRM: thin views (parse with a form -> call a service -> render)."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template
 
 from .. import host
 from ..errors import CrmError
 from ..guard import protect
+from ..inputs import same_site_referrer
 from ..services.currencies import format_money
 
 web_bp = protect(Blueprint("crm", __name__, url_prefix="/crm", template_folder="../templates",
@@ -45,8 +46,7 @@ def fail_back(error: CrmError, fallback: str):
     """Show a service's refusal on the page the admin came from; for a 422 the field messages
     are the useful part."""
     flash(" ".join(m for messages in error.fields.values() for m in messages) if error.fields else error.message)
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else fallback
-    return redirect(target)
+    return redirect(same_site_referrer(fallback))
 
 
 @web_bp.errorhandler(CrmError)

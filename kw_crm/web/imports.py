@@ -18,6 +18,7 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import CrmError, TooLarge
+from ..inputs import body_limit
 from ..services import importer
 from ..tenancy import require_tenant_id
 from . import admin_bp, render, web_bp
@@ -34,20 +35,6 @@ class UploadForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Only the CSRF token: the file is already on the server."""
-
-
-# --- upload size: enforced before anything (even the CSRF check) reads the body --------------
-
-def _limit_import_uploads():
-    if request.endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = current_app.config["CRM_MAX_IMPORT_BYTES"]
-
-
-@web_bp.record_once
-def _install_upload_limit(state):
-    # App-level before_request functions run in order and CSRFProtect's (registered by the host
-    # first) parses the form; the limit has to be in place before that, hence the front.
-    state.app.before_request_funcs.setdefault(None, []).insert(0, _limit_import_uploads)
 
 
 def too_large_message() -> str:
@@ -125,6 +112,7 @@ def _url(endpoint: str, **values) -> str:
     return url_for(f"{request.blueprint}.{endpoint}", **values)
 
 
+@body_limit("CRM_MAX_IMPORT_BYTES")  # enforced before anything (even the CSRF check) reads the body
 def import_page():
     form = UploadForm()
     if request.method == "POST":
