@@ -11,12 +11,14 @@
 - **JSON**: nesting is bounded before parsing; NaN/Infinity and oversized numbers are refused.
 - **Dates with offsets** are normalised to naive UTC or refused when that would overflow.
 - **Redirect targets** (``next=``, referrers) are followed only when they are same-site paths."""
+import io
 import json
 import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .db import MAX_ID
 from .errors import CrmError, Invalid
@@ -53,20 +55,44 @@ def route_body_limit() -> int | None:
 
 
 def limit_body():
-    """App-level, first of all ``before_request`` functions: cap the request body of CRM routes.
+    """App-level, first of all ``before_request`` functions: cap the request body.
 
-    A declared ``Content-Length`` above the limit is refused at once without reading; a body
-    without one (chunked) is read through werkzeug's capped stream, which raises 413 as soon as
-    the limit is passed. Non-CRM routes keep the host's ``MAX_CONTENT_LENGTH``."""
+    CRM routes get their declared limit, other routes keep the host's ``MAX_CONTENT_LENGTH``.
+    A declared ``Content-Length`` above the limit is refused at once, nothing read; a body
+    without one (chunked) is read through a stream that answers 413 on the first byte past the
+    limit (werkzeug's own cap would silently truncate it into a different, smaller request)."""
     limit = route_body_limit()
     if limit is None:
-        return None
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        from werkzeug.exceptions import RequestEntityTooLarge
-
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit is None:
+            return None
+    length = request.content_length
+    if length is not None and length > limit:
         raise RequestEntityTooLarge(f"The request body is larger than this route's limit of {limit} bytes.")
+    if length is None and request.environ.get("wsgi.input_terminated"):
+        request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], limit)
+        request.max_content_length = limit + 1  # so werkzeug reads the byte that proves the excess
+    else:
+        request.max_content_length = limit
     return None
+
+
+class CappedInput(io.RawIOBase):
+    """``wsgi.input`` of a body of unknown length: 413 once more than ``limit`` bytes arrive."""
+
+    def __init__(self, stream, limit: int):
+        self._stream, self._left = stream, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise RequestEntityTooLarge("The request body is larger than this route's limit.")
+        self._left -= len(data)
+        buffer[:len(data)] = data
+        return len(data)
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -94,8 +120,12 @@ def strip_unsafe(value: str) -> str:
 
 
 def check_request_text() -> None:
-    """Refuse a request whose query arguments or form fields carry unstorable text (422 naming
-    the fields). Form bodies may contain tab and newlines (text areas); query strings may not."""
+    """Refuse a request whose query arguments, form fields or JSON body carry unstorable text
+    (422 naming the fields) or whose JSON is malformed (400), before any view runs, so even a
+    view that ignores its body never acts on such a request. Form bodies and JSON strings may
+    contain tab and newlines (text areas); query strings may not."""
+    if request.is_json and request.method not in ("GET", "HEAD", "OPTIONS") and request.content_length != 0:
+        g.crm_json = load_json(request.get_data(cache=True))
     errors: dict[str, list[str]] = {}
     for source, multiline in ((request.args, False), (request.form, True)):
         for key, values in source.lists():
@@ -162,6 +192,15 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         elif byte in (0x5D, 0x7D):
             depth -= 1
     return False
+
+
+def request_json():
+    """This request's JSON document (parsed once, by ``check_request_text``), or a 400."""
+    if not request.is_json:
+        raise CrmError("Send a JSON body with Content-Type: application/json.")
+    if "crm_json" not in g:
+        g.crm_json = load_json(request.get_data(cache=True))
+    return g.crm_json
 
 
 def load_json(raw: bytes):

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from ..db import MAX_ID
 from ..errors import CrmError, Invalid
 from ..guard import protect
-from ..inputs import load_json, parse_int
+from ..inputs import parse_int, request_json
 
 api_bp = protect(Blueprint("crm_api", __name__, url_prefix="/api/crm"))
 
@@ -40,17 +40,9 @@ def _http_error(error: HTTPException):
     return error_response(error.code, code, error.description or error.name)
 
 
-def json_value():
-    """The request's JSON document through the one JSON loader (depth, NaN and text checks),
-    or a 400 when the body is not JSON."""
-    if not request.is_json:
-        raise CrmError("Send a JSON body with Content-Type: application/json.")
-    return load_json(request.get_data(cache=True))
-
-
 def json_body() -> dict:
     """The request's JSON object, or a 400 for anything else."""
-    data = json_value()
+    data = request_json()
     if not isinstance(data, dict):
         raise CrmError("The request body must be a JSON object.")
     return data

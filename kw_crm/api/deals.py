@@ -7,7 +7,7 @@ from flask import jsonify, request
 
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
-from ..inputs import parse_id
+from ..inputs import parse_id, request_json
 from ..schemas.deals import (
     ArchiveSchema,
     BulkStageSchema,
@@ -17,7 +17,7 @@ from ..schemas.deals import (
     StageMoveSchema,
 )
 from ..services import deals, stages
-from . import api_bp, json_value, list_response, load, page_params
+from . import api_bp, list_response, load, page_params
 
 
 def _deal_response(deal, status: int = 200):
@@ -116,7 +116,7 @@ def list_stages():
 
 @api_bp.put("/stages")
 def replace_stages():
-    data = json_value()
+    data = request_json()
     if isinstance(data, dict) and "stages" in data:
         data = data["stages"]
     if not isinstance(data, list):
