@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import inputs, signals, tenancy
+from . import inputs, jobs, signals, tenancy
 
 
 @dataclass
@@ -18,15 +18,20 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
     app.config.setdefault("CRM_MAX_BODY_BYTES", inputs.DEFAULT_BODY_BYTES)
     app.config.setdefault("CRM_PAGE_SIZE", 50)
+    app.config.setdefault("CRM_JOB_RUNNER", "thread")  # thread | inline | off (see kw_crm.jobs)
+    app.config.setdefault("CRM_JOB_STALE_SECONDS", 900)
+    app.config.setdefault("CRM_JOB_BACKOFF_SECONDS", 30)
     # First of all before_request functions: the body limit must be in place before the host's
     # CSRF check (registered earlier) parses the form.
     app.before_request_funcs.setdefault(None, []).insert(0, inputs.limit_body)
     tenancy.install()
     signals.install()
+    jobs.install()
 
     from . import models  # noqa: F401 - registers the tables on the CRM metadata
     from .api import api_bp
     from .cli import crm_cli
+    from .services import outbox  # noqa: F401 - registers the mail job
     from .web import admin_bp, web_bp
 
     app.register_blueprint(web_bp)

@@ -58,6 +58,7 @@ def app(database_url, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SERVER_NAME": None,
         "CRM_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+        "CRM_JOB_RUNNER": "inline",  # jobs run right after the commit, so tests see their effect
         # Login throttling counts in the shared store production uses (one key prefix per run,
         # so parallel runs never share counters).
         "RATELIMIT_STORAGE_URI": os.environ.get("KW_TEST_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"),
