@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 
+import sqlalchemy as sa
 from sqlalchemy import DateTime, bindparam, func, literal_column, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -99,6 +100,11 @@ _NOT_TEXT = ("The file is not valid text: save it as CSV in UTF-8 (recommended),
              "Windows-1252 (Excel's \"CSV\") and upload it again.")
 
 
+_MIXED = ("The file mixes UTF-8 with another encoding (such as Windows-1252), so some names would "
+          "come out garbled: save it again as CSV in UTF-8 and upload it again.")
+HEADER_MAX_CHARS = 64 * 1024
+
+
 def _sniff_encoding(head: bytes) -> tuple[str, str]:
     """``(codec, errors)`` for a file starting with ``head``, or a 422 for what we cannot read."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
@@ -119,6 +125,11 @@ def _sniff_encoding(head: bytes) -> tuple[str, str]:
         return "utf-8", "strict"
     except UnicodeDecodeError:
         pass
+    lenient = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
+    if any(ord(c) > 127 and c != "\ufffd" for c in lenient):
+        # Real UTF-8 characters beside bytes that are not UTF-8: reading it all as Windows-1252
+        # would turn "José" into "JosÃ©" without anyone noticing.
+        raise _bad_file(_MIXED)
     try:
         head.decode("cp1252")
     except UnicodeDecodeError:
@@ -152,11 +163,16 @@ def open_csv(binary) -> CsvSource:
     text = io.TextIOWrapper(io.BufferedReader(_Prepend(head, binary), _READ_CHUNK),
                             encoding=encoding, errors=errors, newline="")
     try:
-        header_line = text.readline()
+        header_line = text.readline(HEADER_MAX_CHARS + 1)
     except UnicodeDecodeError:
         raise _bad_file(_NOT_TEXT) from None
+    if len(header_line) > HEADER_MAX_CHARS:
+        raise _bad_file(f"The header row is longer than {HEADER_MAX_CHARS} characters: is this a CSV file?")
     delimiter = _sniff_delimiter(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise _bad_file(f"The header row cannot be read as CSV ({exc}).") from None
     reader = csv.reader(text, delimiter=delimiter)
     return CsvSource(header, delimiter, _numbered(reader))
 
@@ -425,12 +441,13 @@ class _BatchWriter:
         by_key: dict[str, dict] = {}
         plain: list[dict] = []
         repeats = 0
+        key_of = self._email_keys([values["email"] for _row, values in batch if values.get("email") is not None])
         for _row, values in batch:
             email = values.get("email")
             if email is None:
                 plain.append(values)
                 continue
-            key = email.lower()
+            key = key_of[email]
             if key in by_key:
                 by_key[key].update(values)
                 repeats += 1
@@ -463,6 +480,18 @@ class _BatchWriter:
         sql = self._upsert_sql(len(rows))
         values_of = self._row_values
         db.session.connection().exec_driver_sql(sql, tuple(chain.from_iterable(map(values_of, rows))))
+
+    def _email_keys(self, emails: list[str]) -> dict[str, str]:
+        """Each email's ``email_key`` as the database computes it (``lower(trim(email))``, the
+        unique index): Python's ``lower()`` and the database's disagree on letters such as
+        "İ", and rows must be matched the way the index will match them."""
+        unique = list(dict.fromkeys(emails))
+        keys: dict[str, str] = {}
+        for start in range(0, len(unique), 500):  # one row of up to 500 columns (both databases allow it)
+            chunk = unique[start:start + 500]
+            row = db.session.execute(select(*(func.lower(func.trim(sa.literal(e, sa.String))) for e in chunk))).one()
+            keys.update(zip(chunk, row, strict=True))
+        return keys
 
     def _upsert_sql(self, count: int) -> str:
         """The batch's multi-row upsert. SQLAlchemy builds it once per import from the dialect's
