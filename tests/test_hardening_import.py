@@ -43,3 +43,23 @@ def test_emails_that_fold_differently_in_python_and_sql_import_cleanly(admin_cli
     assert body["created"] + body["updated"] == 3 and body["skipped"] == 0
     again = _import(admin_client, data)
     assert again.status_code == 200 and again.get_json()["created"] == 0
+
+
+def test_an_import_killed_mid_run_can_be_run_again(app, admin_client, tenant):
+    import os
+    import time
+    from pathlib import Path
+
+    data = b"firstname,lastname,email\nKim,Killed,kim@example.test\n"
+    response = admin_client.post("/crm/import", data={"file": (io.BytesIO(data), "c.csv")},
+                                 content_type="multipart/form-data")
+    token = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    folder = Path(app.config.get("CRM_IMPORT_DIR") or Path(app.instance_path) / "crm_imports") / str(tenant.id)
+    upload, claimed = folder / f"{token}.csv", folder / f"{token}.importing"
+    upload.rename(claimed)  # what a worker killed during the import leaves behind
+    assert admin_client.post(f"/crm/import/{token}").status_code == 404  # a live claim: still running
+    old = time.time() - 10 * 60
+    os.utime(claimed, (old, old))
+    rerun = admin_client.post(f"/crm/import/{token}")
+    assert rerun.status_code == 302 and rerun.headers["Location"].endswith("/summary")
+    assert admin_client.get("/api/crm/contacts?q=kim@example.test").headers["X-Total-Count"] == "1"

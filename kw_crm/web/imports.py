@@ -27,6 +27,7 @@ UPLOAD_ENDPOINTS = {"crm.import_page", "crm_admin.import_page",
                     "crm_api.import_preview", "crm_api.import_contacts"}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_SECONDS = 24 * 3600
+CLAIM_STALE_SECONDS = 5 * 60  # a running import touches its claim after every batch of 1,000 rows
 
 
 class UploadForm(FlaskForm):
@@ -72,8 +73,15 @@ class UploadStore:
 
     def claim(self, token: str) -> Path:
         """Take the upload for importing (an atomic rename), so a double-clicked Import runs
-        once: the second request finds nothing and gets a 404."""
+        once: the second request finds nothing and gets a 404. A claim whose import stopped
+        beating (the worker was killed mid-run) expires after ``CLAIM_STALE_SECONDS`` and is
+        released, so the same upload can be imported again."""
         claimed = self.path(token, ".importing")
+        try:
+            if time.time() - claimed.stat().st_mtime > CLAIM_STALE_SECONDS:
+                claimed.rename(self.path(token, ".csv"))  # only one of two racing requests wins
+        except FileNotFoundError:
+            pass
         try:
             self.upload(token).rename(claimed)
         except FileNotFoundError:
@@ -144,7 +152,7 @@ def import_run(token: str):
     path = store.claim(token)
     try:
         with path.open("rb") as handle:
-            result = importer.import_contacts(handle)
+            result = importer.import_contacts(handle, progress=lambda _rows: path.touch())
     except CrmError as error:
         store.release(token)
         return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
