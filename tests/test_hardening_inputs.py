@@ -7,6 +7,7 @@ import tracemalloc
 import pytest
 
 from kw_crm.inputs import json_depth_exceeds, safe_redirect_target
+from tests.test_robustness import records  # noqa: F401 - one record of each kind
 
 BIG = 200 * 1024 * 1024
 
@@ -211,3 +212,34 @@ def test_attachment_names_lose_bidi_and_control_characters(admin_client):
                                  data={"file": (io.BytesIO(b"data"), "invoice\u202egpj.exe")},
                                  content_type="multipart/form-data")
     assert response.status_code == 201 and response.get_json()["filename"] == "invoicegpj.exe"
+
+
+def destructive_rules(app):
+    """Every CRM route that archives or deletes, found in url_map (so new ones are covered)."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] not in ("crm", "crm_admin", "crm_api"):
+            continue
+        name = rule.endpoint.split(".")[-1]
+        for method in rule.methods - {"HEAD", "OPTIONS", "GET"}:
+            if method == "DELETE" or "delete" in name or "archive" in name:
+                yield rule, method
+
+
+def test_every_destructive_route_needs_crm_delete_and_answers_403(app, admin_client, make_user, tenant, records):  # noqa: F811
+    from tests.test_junk_sweep import concrete_url, fingerprint
+
+    seller = app.test_client().login(make_user(tenant, "ADMIN"))  # an admin without crm.delete
+    rules = list(destructive_rules(app))
+    assert len(rules) >= 8
+    before = fingerprint(app, admin_client, records)
+    answers = {}
+    for rule, method in rules:
+        body = {"json": {"reason": "why", "ids": [records["contact_id"]], "action": "delete"}} \
+            if rule.endpoint.startswith("crm_api.") else {"data": {"reason": "why", "confirm": "yes"}}
+        answers[(method, rule.rule)] = seller.open(concrete_url(rule, records), method=method, **body).status_code
+    assert {k: v for k, v in answers.items() if v != 403} == {}
+    assert fingerprint(app, admin_client, records) == before
+    # removing a stage through the settings list is a delete too
+    current = admin_client.get("/api/crm/stages").get_json()
+    response = seller.put("/api/crm/stages", json=[s for s in current if s["key"] != "QUALIFIED"])
+    assert response.status_code == 403
