@@ -84,7 +84,8 @@ def init_limiter(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "host_stub")
     app.config.setdefault("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 20 per hour")
     app.config.setdefault("LOGIN_LIMIT_PER_ADDRESS", "30 per minute; 200 per hour")
-    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory:") and not (app.debug or app.config.get("TESTING")):
+    in_memory = app.config["RATELIMIT_STORAGE_URI"].startswith("memory:")
+    if in_memory and _serving() and not (app.debug or app.config.get("TESTING")):
         log.warning("login throttling counts in process memory: with several workers or machines set "
                     "RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379/0)")
     limiter.init_app(app)
