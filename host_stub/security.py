@@ -42,7 +42,7 @@ def _serving() -> bool:
     return ctx is None or ctx.info_name == "run"
 
 
-def resolve_secret_key(app: Flask, configured: str | None) -> str | None:
+def resolve_secret_key(app: Flask, configured: str | None) -> str:
     """The key signing session cookies: configured (``SECRET_KEY`` in the config or the
     environment), else the instance folder's ``secret_key`` file. A debug or test app without
     one gets a random key; anything else that serves refuses to start: a guessable default key
@@ -55,10 +55,8 @@ def resolve_secret_key(app: Flask, configured: str | None) -> str | None:
     if app.debug:
         write_instance_key(app)
         return path.read_text().strip()
-    if app.config.get("TESTING"):
-        return secrets.token_urlsafe(48)
-    if not _serving():
-        return None
+    if app.config.get("TESTING") or not _serving():
+        return secrets.token_urlsafe(48)  # tests, and CLI commands that never issue a cookie
     raise RuntimeError(
         f"No SECRET_KEY: set the SECRET_KEY environment variable, or create {path} "
         "(`flask --app host_stub demo` does, for the demo). Refusing to start with a guessable key.")

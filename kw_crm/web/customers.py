@@ -4,7 +4,7 @@ Forms post plain fields (CSRF through Flask-WTF's CSRFProtect); the services val
 refusal is shown beside the fields (422) or flashed on the page the admin came from (409/403)."""
 import math
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from .. import host
 from ..errors import CrmError, Invalid
@@ -13,6 +13,7 @@ from ..inputs import parse_id, parse_int
 from ..models import LIFECYCLE_STAGES
 from ..services import communications, customers
 from . import fail_back, render, web_bp
+from .notices import notify
 
 PAGE_SIZE = 50
 MAX_PAGE = 2**31 // PAGE_SIZE
@@ -78,7 +79,7 @@ def customer_new():
         except CrmError as error:
             errors = error.fields or {"name": [error.message]}
         else:
-            flash(f"Customer {created['name']} created.")
+            notify(f"Customer {created['name']} created.")
             return redirect(url_for("crm.customer_detail", customer_id=created["id"]))
     return render("customers/form.html", status=422 if errors else 200, values=values, errors=errors,
                   stages=LIFECYCLE_STAGES, owners=_owners(), customer=None)
@@ -94,7 +95,7 @@ def customer_detail(customer_id):
 def customer_edit(customer_id):
     customer = customers.get_customer(customer_id)
     if customer["archived_at"] is not None:
-        flash("This customer is archived and cannot be edited.")
+        notify("This customer is archived and cannot be edited.", "error")
         return redirect(url_for("crm.customer_detail", customer_id=customer_id))
     values, errors = dict(customer), {}
     if request.method == "POST":
@@ -107,7 +108,7 @@ def customer_edit(customer_id):
         except CrmError as error:
             return fail_back(error, url_for("crm.customer_detail", customer_id=customer_id))
         else:
-            flash("Customer updated.")
+            notify("Customer updated.")
             return redirect(url_for("crm.customer_detail", customer_id=customer_id))
     return render("customers/form.html", status=422 if errors else 200, values=values, errors=errors,
                   stages=LIFECYCLE_STAGES, owners=_owners(values.get("owner_id")), customer=customer)
@@ -122,7 +123,7 @@ def customer_archive(customer_id):
         customers.archive_customer(customer_id, request.form.get("reason"), actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash("Customer archived. It is hidden from active views; its history is kept.")
+    notify("Customer archived. It is hidden from active views; its history is kept.")
     return redirect(back)
 
 
@@ -135,7 +136,7 @@ def customer_delete(customer_id):
         customers.delete_customer(customer_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Customer {customer['name']} deleted.")
+    notify(f"Customer {customer['name']} deleted.")
     return redirect(url_for("crm.customers"))
 
 
@@ -148,5 +149,5 @@ def customer_log_communication(customer_id):
                                          actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash("Communication logged.")
+    notify("Communication logged.")
     return redirect(back)
