@@ -80,6 +80,8 @@ limiter = Limiter(key_func=get_remote_address)
 def init_limiter(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "host_stub")
+    # A Redis outage must not lock everyone out: count in this process until it is back.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 20 per hour")
     app.config.setdefault("LOGIN_LIMIT_PER_ADDRESS", "30 per minute; 200 per hour")
     in_memory = app.config["RATELIMIT_STORAGE_URI"].startswith("memory:")

@@ -4,7 +4,7 @@
   body: small for forms and JSON, the attachment limit for uploads, the import limit for
   imports (``@body_limit(...)`` on the view), anonymous or not.
 - **Text**: NUL, lone surrogates, control characters (tab/newline are allowed in form bodies
-  only, for text areas) and bidirectional override/isolate characters are refused with a
+  and JSON strings, for text areas; never in query strings) and bidirectional override/isolate characters are refused with a
   field-level 4xx in every query argument, form field and JSON string, so no service ever gets
   text PostgreSQL cannot store or that spoofs its own rendering.
 - **Numbers**: ids, page numbers and versions are ASCII digits within the column range.
