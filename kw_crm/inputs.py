@@ -134,7 +134,7 @@ def check_request_text() -> None:
             if problem:
                 errors[_field_name(key)] = [problem]
     if errors:
-        raise Invalid(errors)
+        raise Invalid(errors, f"Text that cannot be stored in: {', '.join(errors)}.")
 
 
 def _field_name(key: str) -> str:
