@@ -353,10 +353,13 @@ class _SkipLog:
         return self.file
 
 
-def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None) -> ImportResult:
+def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None, before_commit=None) -> ImportResult:
     """Import the CSV in ``binary`` into the bound tenant in one transaction and commit.
 
-    ``progress(rows_read)`` is called after each batch (the CLI's progress bar). Raises
+    ``progress(rows_read, result)`` is called after each batch (the CLI's progress bar, an import
+    job's live counts; it may raise to abandon the import, which then writes nothing), and
+    ``before_commit(result)`` inside the transaction just before it commits (an import job
+    records its outcome there, so outcome and rows commit together). Raises
     :class:`~kw_crm.errors.Invalid` for a file that cannot be imported (nothing written) and
     :class:`ImportFailed` when the database refuses a batch (everything rolled back)."""
     tenant_id = require_tenant_id()
@@ -385,13 +388,15 @@ def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None) -> I
                 writer.write(batch, result)
                 batch = []
                 if progress:
-                    progress(row_number)
+                    progress(row_number, result)
         if batch:
             writer.write(batch, result)
         if progress:
-            progress(last_row)
+            progress(last_row, result)
         signals.send_after_commit(db.session, signals.contacts_imported, result)
         result.skipped_csv = skips.close()
+        if before_commit:
+            before_commit(result)
         db.commit()
     except SQLAlchemyError as exc:
         db.session.rollback()
