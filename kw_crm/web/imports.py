@@ -192,7 +192,7 @@ def import_run(token: str):
         return redirect(_url("import_job_page", import_id=record.id))
     try:
         with path.open("rb") as handle:
-            result = importer.import_contacts(handle, progress=lambda _rows: path.touch())
+            result = importer.import_contacts(handle, progress=lambda *_: path.touch())  # the claim beats
     except CrmError as error:
         store.release(token)
         return _upload_page(error.status, error=error)
