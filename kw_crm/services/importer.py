@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 
-import sqlalchemy as sa
 from sqlalchemy import DateTime, bindparam, func, literal_column, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -492,10 +491,13 @@ class _BatchWriter:
         "İ", and rows must be matched the way the index will match them."""
         unique = list(dict.fromkeys(emails))
         keys: dict[str, str] = {}
+        connection = db.session.connection()
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         for start in range(0, len(unique), 500):  # one row of up to 500 columns (both databases allow it)
             chunk = unique[start:start + 500]
-            row = db.session.execute(select(*(func.lower(func.trim(sa.literal(e, sa.String))) for e in chunk))).one()
-            keys.update(zip(chunk, row, strict=True))
+            # plain driver SQL: compiling 500 SQLAlchemy expressions would cost more than the batch
+            sql = "SELECT " + ", ".join([f"lower(trim(CAST({marker} AS VARCHAR)))"] * len(chunk))
+            keys.update(zip(chunk, connection.exec_driver_sql(sql, tuple(chunk)).one(), strict=True))
         return keys
 
     def _upsert_sql(self, count: int) -> str:
