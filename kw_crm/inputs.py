@@ -9,12 +9,10 @@
   text PostgreSQL cannot store or that spoofs its own rendering.
 - **Numbers**: ids, page numbers and versions are ASCII digits within the column range.
 - **JSON**: nesting is bounded before parsing; NaN/Infinity and oversized numbers are refused.
-- **Dates with offsets** are normalised to naive UTC or refused when that would overflow.
 - **Redirect targets** (``next=``, referrers) are followed only when they are same-site paths."""
 import io
 import json
 import re
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
@@ -237,25 +235,6 @@ def _check_json_strings(value, path: str, errors: dict) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_json_strings(item, f"{path}.{index}" if path else str(index), errors)
-
-
-# --- dates ----------------------------------------------------------------------------------------
-
-def parse_datetime(raw) -> datetime:
-    """An ISO 8601 date-time as naive UTC. ``ValueError`` for text that is not one, including
-    a time whose offset moves it outside the years 1..9999 (``0001-01-01T00:00:00+01:00``)."""
-    if not isinstance(raw, str):
-        raise ValueError("Use an ISO 8601 date and time.")
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError as exc:
-        raise ValueError("Use an ISO 8601 date and time.") from exc
-    if value.tzinfo is None:
-        return value
-    try:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    except OverflowError as exc:
-        raise ValueError("The date is out of range once its UTC offset is applied.") from exc
 
 
 # --- redirects ------------------------------------------------------------------------------------

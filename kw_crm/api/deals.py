@@ -118,6 +118,8 @@ def list_stages():
 def replace_stages():
     data = request_json()
     if isinstance(data, dict) and "stages" in data:
+        if set(data) - {"stages"}:
+            raise Invalid({key: ["Unknown field."] for key in sorted(set(data) - {"stages"})})
         data = data["stages"]
     if not isinstance(data, list):
         raise Invalid({"stages": "Send the full list of stages (a JSON array)."})
