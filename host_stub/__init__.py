@@ -45,13 +45,17 @@ def create_app(config: dict | None = None) -> Flask:
         PLATFORM_DISABLED_PLUGINS=[],
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=1024 * 1024,  # bodies of host routes; CRM routes set their own limits
+        CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL") or None,
+        CELERY_QUEUE=os.environ.get("CELERY_QUEUE", "kw_portal"),
+        MAIL_FILE=os.environ.get("MAIL_FILE"),
     )
     app.config.update(config)
     app.config["SECRET_KEY"] = security.resolve_secret_key(
         app, config.get("SECRET_KEY") or os.environ.get("SECRET_KEY"))
     app.session_interface = security.SessionInterface()
     app.after_request(security.security_headers)
-    app.config.setdefault("MAIL_BACKEND", "memory" if app.config.get("TESTING") else "log")
+    app.config.setdefault("MAIL_BACKEND", os.environ.get("MAIL_BACKEND")
+                          or ("memory" if app.config.get("TESTING") else "log"))
 
     db.init_app(app)
     with app.app_context():
@@ -65,6 +69,10 @@ def create_app(config: dict | None = None) -> Flask:
     pm = loaded.manager
     pm.register(crm_impl, name="host_stub.crm")
     pm.register(crm_impl.TicketsTab(), name="host_stub.helpdesk")
+    if app.config["CELERY_BROKER_URL"]:  # jobs of plugins go to Celery; otherwise plugins run their own
+        from .tasks import CeleryJobs, make_celery
+
+        pm.register(CeleryJobs(make_celery(app)), name="host_stub.celery")
     state = HostState(pm, Mailer(app), loaded.errors)
     app.extensions["host_stub"] = state
     for names in pm.hook.platform_features():
