@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import hostcheck, jobs, signals, tenancy
+from . import hostcheck, inputs, jobs, signals, tenancy
 
 
 @dataclass
@@ -18,6 +18,7 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_DEFAULT_CURRENCY", "USD")
     app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+    app.config.setdefault("CRM_MAX_BODY_BYTES", inputs.DEFAULT_BODY_BYTES)
     app.config.setdefault("CRM_PAGE_SIZE", 50)
     app.config.setdefault("CRM_MAX_CAPTURE_BYTES", 2 * 1024 * 1024)
     app.config.setdefault("CRM_IMPORT_JOB_THRESHOLD_BYTES", 1024 * 1024)  # larger files import as a job
@@ -30,6 +31,9 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_WEBHOOK_DISABLE_AFTER", 20)  # failed attempts in a row
     app.config.setdefault("CRM_WEBHOOK_ALLOWED_NETWORKS", [])  # CIDRs reachable despite being non-public
     app.config.setdefault("CRM_WEBHOOK_PUBLIC_ADDRESSES", True)  # False: only the allowed networks
+    # First of all before_request functions: the body limit must be in place before the host's
+    # CSRF check (registered earlier) parses the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, inputs.limit_body)
     tenancy.install()
     signals.install()
     jobs.install()

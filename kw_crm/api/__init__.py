@@ -7,9 +7,11 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import CrmError
+from ..db import MAX_ID
+from ..errors import CrmError, Invalid
 from ..guard import protect
-from ..schemas.common import PageArgs
+from ..inputs import parse_int, request_json
+from ..schemas.common import MAX_LIMIT
 from .openapi import doc
 from .openapi import register as register_openapi
 
@@ -58,7 +60,7 @@ def install_json_not_found(app) -> None:
 
 def json_body() -> dict:
     """The request's JSON object, or a 400 for anything else."""
-    data = request.get_json(silent=True)
+    data = request_json()
     if not isinstance(data, dict):
         raise CrmError("The request body must be a JSON object.")
     return data
@@ -69,10 +71,18 @@ def load(schema: Schema, *, partial: bool = False) -> dict:
 
 
 def page_params() -> tuple[int, int]:
-    """``limit`` (default ``CRM_PAGE_SIZE``, 1..200) and ``offset`` (>= 0); anything else is a 422."""
-    args = {name: request.args[name] for name in ("limit", "offset") if request.args.get(name, "") != ""}
-    values = PageArgs().load(args)
-    return values.get("limit", current_app.config["CRM_PAGE_SIZE"]), values["offset"]
+    """``limit`` (default 50, 1..200) and ``offset`` (>= 0); anything else is a 422."""
+    errors, values = {}, {}
+    for name, default, low, high in (("limit", current_app.config["CRM_PAGE_SIZE"], 1, MAX_LIMIT),
+                                     ("offset", 0, 0, MAX_ID)):
+        raw = request.args.get(name)
+        value = default if raw in (None, "") else parse_int(raw, low=low, high=high)
+        if value is None:
+            errors[name] = [f"{name} must be a whole number from {low} to {high}."]
+        values[name] = value
+    if errors:
+        raise Invalid(errors)
+    return values["limit"], values["offset"]
 
 
 def query_args(schema: Schema) -> dict:

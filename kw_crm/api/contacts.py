@@ -4,6 +4,7 @@ from marshmallow import ValidationError
 
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import MULTIPART_OVERHEAD, body_limit
 from ..schemas.contacts import (
     ActivityInput,
     ActivityOutput,
@@ -133,6 +134,7 @@ def list_attachments(contact_id: int):
 
 @api_bp.post("/contacts/<int:contact_id>/attachments")
 @doc("Upload an attachment", files={"file": "The file."}, response=AttachmentOutput, status=201)
+@body_limit("CRM_MAX_ATTACHMENT_BYTES", slack=MULTIPART_OVERHEAD)
 def upload_attachment(contact_id: int):
     contact = service.get_contact(contact_id)
     upload = request.files.get("file")
@@ -152,6 +154,7 @@ def download_attachment(contact_id: int, attachment_id: int):
 @doc("Delete an attachment", status=204)
 def delete_attachment(contact_id: int, attachment_id: int):
     attachment = attachments.get_attachment(contact_id, attachment_id)
+    require_delete_permission()
     attachments.delete(attachment)
     return "", 204
 

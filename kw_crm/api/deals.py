@@ -7,6 +7,7 @@ from flask import jsonify, request
 
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import parse_id, request_json
 from ..schemas.deals import (
     ArchiveSchema,
     BulkStageResult,
@@ -22,7 +23,7 @@ from ..schemas.deals import (
     StageOut,
 )
 from ..services import deals, stages
-from . import api_bp, doc, json_body, list_response, load, page_params, query_args
+from . import api_bp, doc, list_response, load, page_params, query_args
 
 
 def _deal_response(deal, status: int = 200):
@@ -57,9 +58,10 @@ def _if_match_version() -> int | None:
     raw = (request.headers.get("If-Match") or "").strip().removeprefix("W/").strip('"')
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    version = parse_id(raw)
+    if version is None:
         raise Invalid({"version": "If-Match must carry the deal's version, e.g. \"3\"."})
-    return int(raw)
+    return version
 
 
 @api_bp.patch("/deals/<int:deal_id>")
@@ -132,13 +134,14 @@ def list_stages():
 @api_bp.put("/stages")
 @doc("Replace the pipeline stages", tag="Stages", body={"type": "array", "items": StageIn}, response={"type": "array", "items": StageOut})
 def replace_stages():
-    data = request.get_json(silent=True)
+    data = request_json()
     if isinstance(data, dict) and "stages" in data:
         if set(data) - {"stages"}:
             raise Invalid({key: ["Unknown field."] for key in sorted(set(data) - {"stages"})})
         data = data["stages"]
     if not isinstance(data, list):
-        json_body()  # raises the standard 400 for a non-JSON body
         raise Invalid({"stages": "Send the full list of stages (a JSON array)."})
+    if stages.removes_stages(data):
+        require_delete_permission()
     result = stages.replace_stages(data, actor_id=current_actor().id)
     return jsonify([stages.serialise(s) for s in result])
