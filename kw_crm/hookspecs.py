@@ -128,3 +128,18 @@ def crm_tenant_id_by_name(name):
     """Called by CRM command-line tools that take ``--tenant NAME`` (``flask crm import``).
     Return the id of the tenant called ``name``, or ``None`` when there is none. Without this
     hook such commands cannot pick a tenant and say so."""
+
+
+@hookspec(firstresult=True)
+def crm_user_can_view_billing(user):
+    """Called when the activity queue is ranked for ``user``. Return ``True`` when the host lets
+    this user see billing and finance data; only then do outstanding AR and subscription states
+    enter the priority, the recommendation and the sequence blockers. No answer means no."""
+
+
+@hookspec(firstresult=True)
+def crm_customers_billing_posture(tenant_id, customer_ids):
+    """Called once per queue ranking with every customer id on the queue (batch, so the queue
+    costs a constant number of queries). Return ``{customer_id: {"outstanding_ar_cents":
+    {currency: cents}, "past_due_ar_cents": {currency: cents}, "subscriptions": [{"product",
+    "status"}]}}``; customers without billing records may be left out. No answer: no billing."""
