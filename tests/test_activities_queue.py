@@ -32,7 +32,7 @@ def test_queue_rows_are_ranked_highest_first_with_their_explanation(admin_client
         assert all(isinstance(row["priority"][k], int) and 0 <= row["priority"][k] <= 100 for k in ("score", "fit", "intent"))
         assert row["activity"]["subject"] == row["activity"]["title"]
     labels = {s["label"]: s["effect"] for s in top["signals"]}
-    assert labels["Due today"] == "+" and labels["Deal moved stage today"] == "+"
+    assert labels["Due today"] == "+" and labels["Deal entered Negotiation today"] == "+"
     assert any(label.startswith("Large deal") for label in labels)
     assert top["next_best_action"].startswith("Push to close Big rollout")
     assert top["sequence"] == {"eligible": True, "blockers": []}

@@ -324,13 +324,12 @@ def context_select():
 
 
 def with_owner_names(rows: list[dict]) -> list[dict]:
-    """Add ``owner_name`` to activity rows (one query for all of them)."""
+    """Add ``owner_name`` to activity rows (one query for all of them, also when there are none:
+    a page's query count does not depend on what it shows)."""
     ids = {r["owner_id"] for r in rows if r["owner_id"] is not None}
-    names = {}
-    if ids:
-        User = host.user_model()
-        names = {i: (name or email) for i, name, email in session.execute(
-            host.tenant_users().with_only_columns(User.id, User.name, User.email).where(User.id.in_(ids)))}
+    User = host.user_model()
+    names = {i: (name or email) for i, name, email in session.execute(
+        host.tenant_users().with_only_columns(User.id, User.name, User.email).where(User.id.in_(ids)))}
     for r in rows:
         r["owner_name"] = names.get(r["owner_id"])
         r["subject"] = r["title"]

@@ -23,7 +23,8 @@ The formula (every number is a named constant below)::
   - due date: overdue +30, due today +25, within 3 days +15, within 7 days +5, more than
     14 days away -10, no due date -10.
   - communications: 3 or more in the last 14 days +25, 1-2 +15; none for 30 days -10.
-  - stage movement of the linked deal: moved within 14 days +20; unmoved for 60+ days -10.
+  - stage movement of the linked deal (days since it entered its current stage, by a stage
+    change or by being created there): within 14 days +20; 60 days or more -10.
   - billing (viewer only): a trial subscription running +15 (conversion window).
 
 Each contribution is also a *signal*: a human-readable label with its effect ("+" raises the
@@ -199,11 +200,12 @@ def _intent_signals(f: Facts) -> list[Signal]:
         quiet = "never contacted" if f.days_since_contact is None else f"{f.days_since_contact} days"
         out.append(Signal(f"Gone quiet: no communication ({quiet})", QUIET))
     if f.deal_linked and f.days_since_stage_move is not None:
+        stage = f.stage_label or "its stage"
         if f.days_since_stage_move <= MOVED_DAYS:
             ago = "today" if f.days_since_stage_move == 0 else f"{_plural(f.days_since_stage_move, 'day')} ago"
-            out.append(Signal(f"Deal moved stage {ago}", MOVED))
+            out.append(Signal(f"Deal entered {stage} {ago}", MOVED))
         elif f.days_since_stage_move >= STALLED_DAYS:
-            out.append(Signal(f"Deal stalled: no stage change for {f.days_since_stage_move} days", STALLED))
+            out.append(Signal(f"Deal stalled: {f.days_since_stage_move} days in {stage}", STALLED))
     if f.billing is not None and f.billing.trial_products:
         out.append(Signal(f"Trial running: {', '.join(f.billing.trial_products)}", TRIAL))
     return out
