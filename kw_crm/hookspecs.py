@@ -143,3 +143,13 @@ def crm_customers_billing_posture(tenant_id, customer_ids):
     costs a constant number of queries). Return ``{customer_id: {"outstanding_ar_cents":
     {currency: cents}, "past_due_ar_cents": {currency: cents}, "subscriptions": [{"product",
     "status"}]}}``; customers without billing records may be left out. No answer: no billing."""
+
+
+@hookspec(firstresult=True)
+def crm_enqueue_job(name, kwargs):
+    """Called after a commit for each job the transaction queued (mail, automation runs, webhook
+    deliveries, imports). Hand it to your task engine and return ``True``; the task must call
+    ``name`` — today always ``"kw_crm.run_job"``, meaning ``kw_crm.jobs.run_job(**kwargs)`` — in
+    an app context. Retries come due later: also schedule ``kw_crm.jobs.run_due()`` periodically
+    (a beat), or run ``flask crm worker``. Without this hook the CRM runs jobs itself
+    (``CRM_JOB_RUNNER``). Raising leaves the job waiting for a worker."""

@@ -62,3 +62,16 @@ def test_tenants_without_the_crm_and_inactive_owners_get_no_digest(app, make_ten
 def test_a_bad_date_is_refused(app):
     result = app.test_cli_runner().invoke(args=["crm", "digest", "--date", "yesterday"])
     assert result.exit_code != 0 and "YYYY-MM-DD" in result.output
+
+
+def test_the_digest_is_also_a_job_a_host_can_schedule(app, admin_client, admin, tenant, crm_scope, outbox):
+    from kw_crm.db import commit
+    from kw_crm.services import digest as service
+
+    activity(admin_client, customer_id=customer(admin_client, "Job Co"), title="Scheduled call")
+    with crm_scope(tenant):
+        assert service.schedule() is not None
+        assert service.schedule() is None  # one run per tenant and day
+        commit()  # the inline test runner runs the job, then the mail job it queued
+    mails = [m for m in outbox if m["to"] == admin.email]
+    assert len(mails) == 1 and "Scheduled call" in mails[0]["body"]

@@ -2,15 +2,16 @@
 those due today, queued through the outbox (dedupe key per tenant, owner and day, so running
 the command twice - or on two machines - sends one mail).
 
-Run by ``flask crm digest`` (every tenant with the CRM on) and, where the job path exists, as a
-scheduled job. Reading is three queries whatever the number of owners (activities, their
-customers' names, the owners)."""
+Run by ``flask crm digest`` (every tenant with the CRM on, e.g. from cron each morning) or as the
+job kind ``activity_digest`` that a host's scheduler enqueues per tenant (:func:`schedule`).
+Reading is three queries whatever the number of owners (activities, their customers' names, the
+owners); the mails themselves are ``mail`` jobs, sent after commit and retried."""
 from collections import defaultdict
 from datetime import date
 
 from sqlalchemy import select
 
-from .. import FEATURE, host
+from .. import FEATURE, host, jobs
 from ..db import session, utcnow
 from ..models import Activity
 from ..tenancy import ALL_TENANTS, tenant_scope
@@ -43,9 +44,10 @@ def _body(name: str, rows: list, day: date, customers: dict) -> str:
     return "\n".join(parts)
 
 
-def queue_digests(day: date | None = None, *, tenant_id: int | None = None) -> dict:
+def queue_digests(day: date | None = None, *, tenant_id: int | None = None, commit: bool = True) -> dict:
     """Queue today's digests (of one tenant, or of every tenant with the CRM on); returns
-    ``{"queued", "skipped"}`` (skipped: already queued today, or the owner cannot get mail)."""
+    ``{"queued", "skipped"}`` (skipped: already queued today, or the owner cannot get mail).
+    ``commit=False`` leaves the commit to the caller (the job path commits with the job)."""
     day = day or utcnow().date()
     stmt = (select(Activity.tenant_id, Activity.owner_id, Activity.id, Activity.type, Activity.title,
                    Activity.due_date, Activity.customer_id)
@@ -80,5 +82,25 @@ def queue_digests(day: date | None = None, *, tenant_id: int | None = None) -> d
                                        dedupe_key(tid, owner_id, day))
             session.flush()
         counts["queued" if queued is not None else "skipped"] += 1
-    session.commit()
+    if commit:
+        session.commit()
     return counts
+
+
+@jobs.job("activity_digest", max_attempts=3)
+def _digest_job(payload: dict, _job) -> None:
+    """The bound tenant's digests for ``payload["day"]`` (ISO date; default today, UTC)."""
+    from ..tenancy import require_tenant_id
+
+    day = date.fromisoformat(payload["day"]) if payload.get("day") else None
+    queue_digests(day, tenant_id=require_tenant_id(), commit=False)
+
+
+def schedule(day: date | None = None):
+    """Enqueue the bound tenant's digest run for ``day`` as a job (at most one per tenant and
+    day): what a host's daily scheduler calls with each tenant bound."""
+    from ..tenancy import require_tenant_id
+
+    day = day or utcnow().date()
+    return jobs.enqueue("activity_digest", {"day": day.isoformat()},
+                        dedupe_key=f"activity-digest-run:{require_tenant_id()}:{day.isoformat()}")
