@@ -40,6 +40,7 @@ deal linked or on the customer)."""
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 FIT_BASE, INTENT_BASE = 50, 30
 
@@ -68,7 +69,7 @@ BLOCK_BILLING = "billing trouble"
 BLOCK_CONTEXT = "not enough opportunity context"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Billing:
     """What the host's billing hook says about the customer (only built for viewers allowed
     to see billing)."""
@@ -79,7 +80,7 @@ class Billing:
     trial_products: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Facts:
     """Everything the rank of one open activity depends on."""
 
@@ -101,8 +102,7 @@ class Facts:
     billing: Billing | None = None  # None: the viewer may not see billing, or the host has none
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(NamedTuple):
     label: str
     points: int  # the signed contribution to fit or intent
 
@@ -111,7 +111,7 @@ class Signal:
         return "+" if self.points > 0 else "-"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ranking:
     score: int
     fit: int
