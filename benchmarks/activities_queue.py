@@ -148,8 +148,7 @@ def raw_rank(tenant_id: int, owner_id: int, extra: str, order_sql: str, limit: i
     p = {"t": tenant_id, "o": owner_id, "today": today}
     if ranked_page_only:
         rows = conn.execute(sa.text(RAW_CANDIDATES.format(extra=extra) + f" {order_sql} LIMIT {limit}"), p).mappings().all()
-        conn.execute(sa.text("SELECT count(*) FROM crm_activities a WHERE a.tenant_id = :t AND a.owner_id = :o "
-                             f"AND a.completed_at IS NULL {extra}"), p).scalar()
+        conn.execute(sa.text(OPEN_SUB.format(col="id", extra=extra).replace("a.id", "count(*)", 1)), p).scalar()
         customer_ids, deal_ids = _id_list(r["customer_id"] for r in rows), _id_list(r["deal_id"] for r in rows)
     else:
         rows = conn.execute(sa.text(RAW_CANDIDATES.format(extra=extra)), p).mappings().all()
