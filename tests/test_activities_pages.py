@@ -124,3 +124,16 @@ def test_pages_cost_constant_queries(admin_client, count_queries):
             html = admin_client.get(url).get_data(as_text=True)
         assert len(queries) == small[url], url
         assert len(re.findall(r'class="act-row"', html)) >= 10, url
+
+
+def test_the_demo_gives_the_queue_a_working_day(app, crm_scope, tenant, admin, admin_client):
+    from kw_crm.demo import seed_demo
+
+    with app.app_context():
+        seed_demo(tenant.id, admin.id)
+        assert seed_demo(tenant.id, admin.id)[-1] == "activities: already seeded"
+    rows = admin_client.get("/api/crm/activities/queue?limit=200").get_json()
+    overdue = admin_client.get("/api/crm/activities/overdue").get_json()
+    assert overdue and any(r["activity"]["deal_id"] for r in overdue)
+    scores = [r["priority"]["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) > 3
