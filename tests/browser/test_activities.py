@@ -18,6 +18,12 @@ def test_log_on_a_deal_see_it_ranked_complete_and_reopen(page, login, admin, adm
     form.get_by_label("Type").select_option("email")
     form.get_by_role("button", name="Log activity").click()
     expect(page.get_by_role("list", name="Ranked activities of this deal")).to_contain_text("Send the contract")
+    for url, name in ((f"/crm/deals/{deal['id']}", "deal"), (f"/crm/customers/{customer['id']}", "workspace")):
+        page.goto(url)
+        for width in (1400, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     page.get_by_role("link", name="Activities").first.click()
     queue = page.get_by_role("list", name="Next-action queue")
