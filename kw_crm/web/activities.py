@@ -3,7 +3,7 @@ filtered table of all activities), the create form every page posts to, edit, de
 and reopen. Customer and deal pages include the same ranked rows (``activities/_rows.html``)."""
 from datetime import date
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
 from .. import host
 from ..db import MAX_ID, is_valid_id, session, utcnow
@@ -13,6 +13,7 @@ from ..models import ACTIVITY_TYPES
 from ..services import activities as service
 from ..services import queue
 from . import fail_back, render, web_bp
+from .notices import notify
 
 QUEUE_ROWS = 20
 MAX_PER_PAGE = 200
@@ -122,7 +123,7 @@ def activity_create():
         activity = service.create_activity(**values, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Activity \u201c{activity.title}\u201d added.")
+    notify(f"Activity \u201c{activity.title}\u201d added.")
     return redirect(back)
 
 
@@ -140,7 +141,7 @@ def activity_edit(activity_id: int):
         except CrmError as error:
             errors = {"_form": [error.message]}
         else:
-            flash("Activity saved.")
+            notify("Activity saved.")
             return redirect(_local_next(url_for("crm.activities")))
     if values is None:
         values = {name: getattr(activity, name) for name in FORM_FIELDS}
@@ -159,7 +160,7 @@ def _act(activity_id: int, action, message: str):
         action(activity)
     except CrmError as error:
         return fail_back(error, back)
-    flash(message.format(title=activity.title))
+    notify(message.format(title=activity.title))
     return redirect(back)
 
 
