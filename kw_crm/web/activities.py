@@ -150,7 +150,7 @@ def activity_edit(activity_id: int):
     users = session.scalars(host.tenant_users().where(User.active.is_(True)).order_by(User.name, User.id)).all()
     status = 409 if "_form" in errors else 422 if errors else 200
     return render("activities/edit.html", status=status, activity=activity, values=values, errors=errors,
-                  users=users, types=ACTIVITY_TYPES, next_url=_local_next(url_for("crm.activities")))
+                  owner_options=[(u.id, u.name or u.email) for u in users], types=ACTIVITY_TYPES, next_url=_local_next(url_for("crm.activities")))
 
 
 def _act(activity_id: int, action, message: str):
