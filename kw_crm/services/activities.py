@@ -6,6 +6,7 @@ Every page, API route and other service (deal automation) creates activities thr
 The ranked queue lives in ``services/queue.py``."""
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy import case, func, select, update
 
@@ -308,9 +309,15 @@ def list_activities(filters: ActivityFilters, limit: int, offset: int) -> tuple[
 
 def context_select():
     """Activity columns plus the names of what it is linked to (customer, contact, deal)."""
+    return _context_select(host.customer_model())
+
+
+@cache
+def _context_select(Customer):
+    """Built once per host customer model: statements are immutable, and building this one
+    costs more than running it on a short page."""
     from ..models import Stage
 
-    Customer = host.customer_model()
     return (select(*[getattr(Activity, c) for c in (
                 "id", "type", "title", "description", "due_date", "owner_id", "contact_id", "customer_id",
                 "deal_id", "completed_at", "created_at", "updated_at")],

@@ -9,6 +9,7 @@ same candidates rather than an id list - plus one batch call to the host's billi
 viewer may see billing. :func:`kw_crm.services.priority.rank` then scores every row in memory.
 Nothing is written. "Today" is the UTC date."""
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import case, func, select
 
@@ -22,7 +23,13 @@ WORKSPACE_ROWS = 10
 
 
 def _candidates():
-    return (context_select()
+    return _candidates_for(context_select())
+
+
+@cache
+def _candidates_for(base):
+    """The queue's candidate statement (built once, see ``activities._context_select``)."""
+    return (base
             .add_columns(Deal.value_cents.label("deal_value_cents"), Deal.currency.label("deal_currency"),
                          Deal.archived_at.label("deal_archived_at"), Deal.created_at.label("deal_created_at"),
                          Stage.probability.label("deal_probability"), Stage.outcome.label("deal_outcome"),
