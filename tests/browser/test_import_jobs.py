@@ -27,7 +27,7 @@ def test_a_50000_row_upload_runs_as_a_job_with_a_moving_bar(page, login, admin, 
     page.wait_for_function("() => { const b = document.getElementById('import-progress');"
                            " return b && b.value > 0 && b.value < b.max; }", timeout=60_000)
     expect(page.get_by_role("button", name="Cancel import")).to_be_visible()
-    expect(page.locator("[data-count=created]")).to_have_text("50000", timeout=120_000)
+    expect(page.locator("[data-count=created]")).to_have_text("50000", timeout=300_000)
     assert bar.get_attribute("value") == bar.get_attribute("max")
     expect(page.get_by_role("button", name="Cancel import")).to_have_count(0)
 
