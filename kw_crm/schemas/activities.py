@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..models import ACTIVITY_TYPES
 from ..services.activities import NOTE_MAX, TITLE_MAX
-from .contacts import Id, StrictSchema, Text
+from .base import Id, StrictSchema, Text
 
 
 class _TitleOrSubject(StrictSchema):

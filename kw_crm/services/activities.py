@@ -14,7 +14,7 @@ from .. import host
 from ..db import commit, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import ACTIVITY_TYPES, Activity, Contact, Deal, Note
-from . import audit, lifecycle
+from . import audit, communications, lifecycle
 
 NOTE_MAX = 20_000
 TITLE_MAX = 255
@@ -252,7 +252,8 @@ def get_activity(activity_id: int) -> Activity:
 # --- reads ----------------------------------------------------------------------------------------
 
 def timeline(contact_id: int, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-    """Notes and activities of a contact, newest first, as uniform entries (four queries)."""
+    """Notes, activities and communications of a contact, newest first, as uniform entries
+    (seven queries: entries and count of each kind, and the people of the communications)."""
     window = limit + offset
     notes = session.scalars(select(Note).where(Note.contact_id == contact_id)
                             .order_by(Note.created_at.desc(), Note.id.desc()).limit(window))
@@ -263,9 +264,12 @@ def timeline(contact_id: int, limit: int = 100, offset: int = 0) -> tuple[list[d
     entries += [{"kind": "activity", "id": a.id, "created_at": a.created_at, "type": a.type, "title": a.title,
                  "subject": a.title, "description": a.description, "due_date": a.due_date,
                  "completed_at": a.completed_at, "owner_id": a.owner_id, "deal_id": a.deal_id} for a in activities]
+    messages, message_total = communications.contact_timeline(contact_id, window)
+    entries += messages
     entries.sort(key=lambda e: (e["created_at"], e["kind"] == "activity", e["id"]), reverse=True)
     total = ((session.scalar(select(func.count(Note.id)).where(Note.contact_id == contact_id)) or 0)
-             + (session.scalar(select(func.count(Activity.id)).where(Activity.contact_id == contact_id)) or 0))
+             + (session.scalar(select(func.count(Activity.id)).where(Activity.contact_id == contact_id)) or 0)
+             + message_total)
     return entries[offset:offset + limit], total
 
 
