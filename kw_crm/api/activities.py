@@ -9,8 +9,8 @@ from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
 from ..schemas.activities import (
     ActivityCreateInput,
-    ActivityListRow,
     ActivityOutput,
+    ActivityRowOutput,
     ActivityUpdateInput,
     QueueRowOutput,
 )
@@ -19,7 +19,7 @@ from ..services import queue
 from . import api_bp, list_response, load, page_params
 
 activity_out = ActivityOutput()
-rows_out = ActivityListRow(many=True)
+rows_out = ActivityRowOutput(many=True)
 queue_rows_out = QueueRowOutput(many=True)
 
 

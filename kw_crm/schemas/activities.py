@@ -74,7 +74,7 @@ class ActivityOutput(Schema):
     created_at = fields.DateTime()
 
 
-class ActivityListRow(ActivityOutput):
+class ActivityRowOutput(ActivityOutput):
     customer_name = fields.String(allow_none=True)
     deal_title = fields.String(allow_none=True)
     owner_name = fields.String(allow_none=True)
