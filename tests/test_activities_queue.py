@@ -23,9 +23,11 @@ def test_queue_rows_are_ranked_highest_first_with_their_explanation(admin_client
     cold = customer(admin_client, "Cold Co")
     later = activity(admin_client, customer_id=cold, title="Say hello", due_date=(TODAY + timedelta(days=20)).isoformat())
     urgent = activity(admin_client, deal_id=big["id"], title="Confirm signatures", type="call")
-    rows, total = queue(admin_client)
-    assert total == 2 and [r["activity"]["id"] for r in rows] == [urgent["id"], later["id"]]
-    top, bottom = rows
+    rows, total = queue(admin_client)  # the stage move may add automation follow-ups (issue 12): rank among all
+    ids = [r["activity"]["id"] for r in rows]
+    assert total == len(rows) >= 2 and ids.index(urgent["id"]) < ids.index(later["id"])
+    top, bottom = rows[ids.index(urgent["id"])], rows[ids.index(later["id"])]
+    assert [r["priority"]["score"] for r in rows] == sorted((r["priority"]["score"] for r in rows), reverse=True)
     assert top["priority"]["score"] > bottom["priority"]["score"]
     for row in rows:
         assert set(row) >= {"activity", "priority", "signals", "next_best_action", "sequence"}
