@@ -2,9 +2,10 @@
 from flask import jsonify, request, send_file
 from marshmallow import ValidationError
 
-from ..db import MAX_ID, is_valid_id
+from ..db import MAX_ID
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..schemas.activities import ActivityOutput, ContactActivityInput
 from ..schemas.contacts import (
@@ -18,7 +19,7 @@ from ..schemas.contacts import (
 )
 from ..services import activities, attachments
 from ..services import contacts as service
-from . import api_bp, list_response, load, page_params
+from . import api_bp, keyset, list_response, load, page_params
 
 contact_out = ContactOutput()
 activity_out = ActivityOutput()
@@ -35,11 +36,8 @@ def _int_arg(name: str, errors: dict) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not is_valid_id(value):
+    value = parse_id(raw)
+    if value is None:
         errors[name] = [f"{name} must be a whole number from 1 to {MAX_ID}."]
     return value
 
@@ -65,11 +63,17 @@ def _filters() -> service.ContactFilters:
 
 @api_bp.get("/contacts")
 def list_contacts():
+    """Offset paging as every list, plus keyset paging for deep pages: a full page carries
+    ``X-Next-Cursor``; pass it back as ``after`` (instead of ``offset``) for the next page."""
     filters = _filters()
     limit, offset = page_params()
-    rows, total = service.list_contacts(filters, limit, offset)
+    after = keyset.cursor_arg("after", offset)
+    rows, total = service.list_contacts(filters, limit, offset, after=after)
     counts = service.deal_counts([c.id for c in rows])
-    return list_response([dump_contact(c, counts.get(c.id, 0)) for c in rows], total)
+    response = list_response([dump_contact(c, counts.get(c.id, 0)) for c in rows], total)
+    if len(rows) == limit:
+        response.headers["X-Next-Cursor"] = keyset.encode(service.sort_key(rows[-1]))
+    return response
 
 
 @api_bp.post("/contacts")
@@ -143,6 +147,7 @@ def list_attachments(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/attachments")
+@body_limit("CRM_MAX_ATTACHMENT_BYTES", slack=MULTIPART_OVERHEAD)
 def upload_attachment(contact_id: int):
     contact = service.get_contact(contact_id)
     upload = request.files.get("file")
@@ -160,6 +165,7 @@ def download_attachment(contact_id: int, attachment_id: int):
 @api_bp.delete("/contacts/<int:contact_id>/attachments/<int:attachment_id>")
 def delete_attachment(contact_id: int, attachment_id: int):
     attachment = attachments.get_attachment(contact_id, attachment_id)
+    require_delete_permission()
     attachments.delete(attachment)
     return "", 204
 
