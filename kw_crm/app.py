@@ -42,10 +42,7 @@ def init_app(app: Flask, plugin_manager) -> None:
     from .api import api_bp, install_json_not_found
     from .cli import crm_cli
     from .guard import exempt_from_host_csrf
-    from .services import (
-        outbox,  # noqa: F401 - registers the mail job
-        webhooks,
-    )
+    from .services import digest, outbox, webhooks  # noqa: F401 - register the activity digest and mail jobs
     from .web import admin_bp, web_bp
 
     app.register_blueprint(web_bp)

@@ -119,6 +119,7 @@ def index():
 register_openapi(api_bp)
 
 from . import (  # noqa: E402,F401
+    activities,
     automation,
     communications,
     contacts,

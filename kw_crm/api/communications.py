@@ -4,6 +4,7 @@ from flask import current_app, jsonify, request
 
 from .. import capture
 from ..guard import current_actor
+from ..inputs import keeps_raw_text
 from ..schemas.communications import (
     CaptureInput,
     ConversationStatusInput,
@@ -51,6 +52,7 @@ def _install_capture_limit(state):
 
 @api_bp.post("/communications/capture")
 @doc("Capture a mail", body=CaptureInput, response={"type": "object"}, status=201, errors=(413,), tag="Communications")
+@keeps_raw_text
 def communications_capture():
     """201 with the stored result; 200 with the first result when the message id was seen."""
     result = capture.ingest(require_tenant_id(), json_body(), capture_source="api")

@@ -1,13 +1,12 @@
-"""Contacts API: contacts, bulk actions, timeline, notes, activities, attachments."""
+"""Contacts API: contacts, bulk actions, timeline, notes, logging activities, attachments."""
 from flask import jsonify, request, send_file
 from marshmallow import ValidationError
 
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
 from ..inputs import MULTIPART_OVERHEAD, body_limit
+from ..schemas.activities import ActivityOutput, ContactActivityInput
 from ..schemas.contacts import (
-    ActivityInput,
-    ActivityOutput,
     AttachmentOutput,
     BulkInput,
     BulkResult,
@@ -116,18 +115,12 @@ def add_note(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/activities")
-@doc("Log an activity", body=ActivityInput, response=ActivityOutput, status=201)
+@doc("Log an activity", body=ContactActivityInput, response={"type": "object"}, status=201)
 def log_activity(contact_id: int):
     contact = service.get_contact(contact_id)
-    data = load(ActivityInput())
+    data = load(ContactActivityInput())
     activity = activities.log_activity(contact, actor_id=current_actor().id, **data)
     return jsonify(activity_out.dump(activity)), 201
-
-
-@api_bp.post("/activities/<int:activity_id>/complete")
-@doc("Complete an activity", response=ActivityOutput)
-def complete_activity(activity_id: int):
-    return jsonify(activity_out.dump(activities.complete_activity(activities.get_activity(activity_id))))
 
 
 @api_bp.get("/contacts/<int:contact_id>/attachments")

@@ -2,8 +2,8 @@
 from marshmallow import Schema, fields, validate
 
 from ..db import MAX_ID
-from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
-from ..services.activities import NOTE_MAX, SUBJECT_MAX
+from ..models import CONTACT_STATUSES, CONTACT_TYPES
+from ..services.activities import NOTE_MAX
 from .base import Id, StrictSchema, Text
 from .common import QueryArgs
 
@@ -77,43 +77,19 @@ class NoteOutput(Schema):
     created_at = fields.DateTime(allow_none=True)
 
 
-class ActivityInput(StrictSchema):
-    BLANK_IS_NONE = ("description", "due_date")
-    type = fields.String(required=True, validate=validate.OneOf(ACTIVITY_TYPES))
-    subject = Text(SUBJECT_MAX, required=True, min_length=1)
-    description = Text(NOTE_MAX)
-    due_date = fields.Date(allow_none=True)
-    owner_id = Id(allow_none=True)
-
-
-class ActivityOutput(Schema):
-    id = fields.Integer(required=True)
-    type = fields.String(required=True)
-    subject = fields.String(required=True)
-    description = fields.String(allow_none=True)
-    due_date = fields.Date(allow_none=True)
-    contact_id = fields.Integer(allow_none=True)
-    deal_id = fields.Integer(allow_none=True)
-    customer_id = fields.Integer(allow_none=True)
-    owner_id = fields.Integer(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime(allow_none=True)
-
-
 class TimelineEntry(Schema):
-    """A note, an activity or a communication of the contact's timeline (``kind``)."""
-
-    kind = fields.String(required=True, validate=validate.OneOf(("note", "activity", "communication")))
-    id = fields.Integer(required=True)
-    created_at = fields.DateTime(allow_none=True)
-    body = fields.String(allow_none=True)
-    author_id = fields.Integer(allow_none=True)
-    type = fields.String(allow_none=True)
-    subject = fields.String(allow_none=True)
-    description = fields.String(allow_none=True)
-    due_date = fields.Date(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-    owner_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    body = fields.String()
+    author_id = fields.Integer()
+    type = fields.String()
+    title = fields.String()
+    subject = fields.String()
+    description = fields.String()
+    due_date = fields.Date()
+    completed_at = fields.DateTime()
+    owner_id = fields.Integer()
     # communications (kind "communication"; created_at is when it happened)
     channel = fields.String(allow_none=True)
     direction = fields.String(allow_none=True)

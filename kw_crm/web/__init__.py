@@ -90,6 +90,7 @@ def not_found(path: str):
 
 
 from . import (  # noqa: E402,F401
+    activities,
     api_docs,
     contacts,
     conversion,
