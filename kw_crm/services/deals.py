@@ -348,6 +348,7 @@ def _enter_stage(deal: Deal, target: Stage, *, actor_id: int | None, reason: str
     """The one place a deal changes stage: audit, signals, lifecycle and the WON mail."""
     old = deal.stage
     deal.stage = target
+    deal.stage_changed_at = utcnow()
     if target.outcome is not None:
         deal.closed_at = utcnow()
         if reason:

@@ -23,6 +23,7 @@ DEFAULT_STAGES = (
 OUTCOMES = (None, "won", "lost")
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 MAX_STAGES = 30
+MAX_STALE_DAYS = 3650  # ten years: anything longer is a typo, not a threshold
 
 
 def list_stages() -> list[Stage]:
@@ -82,7 +83,7 @@ def _validate(items) -> list[dict]:
         if not isinstance(item, dict):
             errors[f"stages.{index}"] = ["Each stage must be an object."]
             continue
-        unknown = set(item) - {"key", "label", "probability", "position", "outcome"}
+        unknown = set(item) - {"key", "label", "probability", "position", "outcome", "stale_after_days"}
         if unknown:
             problems.append(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
         key = item.get("key")
@@ -102,11 +103,19 @@ def _validate(items) -> list[dict]:
         outcome = item.get("outcome")
         if outcome not in OUTCOMES:
             problems.append('outcome must be null, "won" or "lost".')
+        stale = item.get("stale_after_days")
+        if stale is not None and (isinstance(stale, bool) or not isinstance(stale, int)
+                                  or not 1 <= stale <= MAX_STALE_DAYS):
+            problems.append(f"stale_after_days must be empty or a whole number of days from 1 to {MAX_STALE_DAYS}.")
+        elif stale is not None and outcome is not None:
+            problems.append("stale_after_days applies to open stages only: closed deals do not go stale.")
         if problems:
             errors[f"stages.{index}"] = problems
         else:
-            cleaned.append({"key": key, "label": label, "probability": probability, "outcome": outcome,
-                            "position": index})
+            row = {"key": key, "label": label, "probability": probability, "outcome": outcome, "position": index}
+            if "stale_after_days" in item:  # absent: the stage keeps its threshold
+                row["stale_after_days"] = stale
+            cleaned.append(row)
     if errors:
         raise Invalid(errors)
     won = sum(1 for c in cleaned if c["outcome"] == "won")
@@ -120,7 +129,7 @@ def _validate(items) -> list[dict]:
 def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
     """Make the tenant's stages equal ``items`` (order = list order). Keys are the identity:
     a known key is updated, a new key created, a missing key deleted (refused while it holds
-    deals). All or nothing."""
+    deals). A stage sent without ``stale_after_days`` keeps its threshold. All or nothing."""
     cleaned = _validate(items)
     current = {s.key: s for s in list_stages()}
     counts = deal_counts()
@@ -143,10 +152,12 @@ def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
         if stage is None:
             session.add(Stage(**c))
         else:
-            stage.label, stage.probability, stage.position, stage.outcome = (
-                c["label"], c["probability"], c["position"], c["outcome"])
+            stage.label, stage.probability, stage.position, stage.outcome, stage.stale_after_days = (
+                c["label"], c["probability"], c["position"], c["outcome"],
+                c.get("stale_after_days", stage.stale_after_days))
     audit.record("stages", 0, "replaced", actor_id=actor_id,
-                 changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"]] for c in cleaned]})
+                 changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"], c.get("stale_after_days")]
+                                     for c in cleaned]})
     try:
         commit()
     except IntegrityError as exc:  # a deal landed in a deleted stage meanwhile (FK RESTRICT)
@@ -163,8 +174,8 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
     stage = next((s for s in stages if s.key == (key or "").upper()), None)
     if stage is None:
         raise NotFound("No such stage.")
-    remaining = [dict(key=s.key, label=s.label, probability=s.probability, outcome=s.outcome)
-                 for s in stages if s.id != stage.id]
+    remaining = [dict(key=s.key, label=s.label, probability=s.probability, outcome=s.outcome,
+                      stale_after_days=s.stale_after_days) for s in stages if s.id != stage.id]
     try:
         _validate(remaining)
     except Invalid as error:
@@ -196,4 +207,4 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
 
 def serialise(stage: Stage) -> dict:
     return {"key": stage.key, "label": stage.label, "probability": stage.probability,
-            "position": stage.position, "outcome": stage.outcome}
+            "position": stage.position, "outcome": stage.outcome, "stale_after_days": stage.stale_after_days}

@@ -55,4 +55,4 @@ def _crm_error(error: CrmError):
     return render("error.html", status=error.status, error=error)
 
 
-from . import contacts, customers, dashboard, deals, imports, settings  # noqa: E402,F401
+from . import contacts, customers, dashboard, deals, forecast, imports, settings  # noqa: E402,F401
