@@ -380,12 +380,13 @@ def workspace(customer_id) -> dict:
     actor_ids = {e.actor_id for e in trail if e.actor_id} | {c["logged_by_id"] for c in communications
                                                              if c["logged_by_id"]}
     actor_ids |= {v for e in trail for v in (e.changes or {}).get("owner_id", []) if isinstance(v, int)}
+    actor_ids |= {d["owner_id"] for d in deals if d["owner_id"]}
     User = host.user_model()
     names = dict(session.execute(host.tenant_users().with_only_columns(User.id, User.name)
                                  .where(User.id.in_(actor_ids))).all()) if actor_ids else {}
     return {
         "customer": row,
-        "deals": {"items": [dict(d) for d in deals], "total": totals[0]},
+        "deals": {"items": [dict(d, owner_name=names.get(d["owner_id"])) for d in deals], "total": totals[0]},
         "contacts": {"items": [dict(c) for c in contacts], "total": totals[1]},
         "activities": {"items": [dict(a) for a in activities], "total": totals[2]},
         "communications": {"items": [dict(c, logged_by_name=names.get(c["logged_by_id"])) for c in communications],
