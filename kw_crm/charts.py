@@ -9,16 +9,16 @@ and for copying. Two shapes cover the CRM's pages:
   with its weighted part, count per bucket ...);
 - :func:`columns` - one column pair per day (won above the axis, lost below): the trend.
 
-Geometry is in SVG user units inside a ``viewBox``; the SVG scales to its container's width."""
+Geometry is in SVG user units inside a ``viewBox``; the SVG scales to its container's width
+(the stylesheet enlarges the text on narrow screens, where the drawing is scaled down)."""
 from dataclasses import dataclass, field
 from datetime import date
 
-WIDTH = 640
-LABEL_WIDTH = 170
-VALUE_WIDTH = 110
-ROW_HEIGHT = 26
-BAR_HEIGHT = 16
-TOP = 8
+WIDTH = 480  # bar charts: narrow enough that text stays legible when scaled to a phone
+COLUMNS_WIDTH = 640  # the trend: room for a year of day columns
+ROW_HEIGHT = 40  # a label line above each bar
+BAR_HEIGHT = 14
+TOP = 4
 COLUMN_AREA = 90  # height of each half (won above, lost below) of a column chart
 
 
@@ -63,30 +63,29 @@ def _scale(maximum: int, length: float):
 
 def bars(slug: str, title: str, rows: list[dict], *, series: list[tuple[str, str]], describe,
          table_head: list[str] | None = None) -> Chart:
-    """Horizontal bars. ``rows``: ``{"label", "values": {series: number}, "texts": {series: str}}``;
-    ``series``: ``[(key, legend label)]``, drawn in that order on top of each other (so the
-    second should be the smaller part of the first, e.g. weighted within open). ``describe`` is
-    the sentence a screen reader hears first."""
+    """Horizontal bars, one row per category: its label and value on a line, the bar under it.
+    ``rows``: ``{"label", "values": {series: number}, "texts": {series: str}}``; ``series``:
+    ``[(key, legend label)]``, drawn in that order on top of each other (so the second should be
+    the smaller part of the first, e.g. weighted within open). The value line shows the first
+    series; every series is in the bar's tooltip and in the table. ``describe`` is the sentence
+    a screen reader hears first."""
     height = TOP * 2 + max(len(rows), 1) * ROW_HEIGHT
     maximum = max((v for row in rows for v in row["values"].values()), default=0)
-    length = _scale(maximum, WIDTH - LABEL_WIDTH - VALUE_WIDTH - 8)
+    length = _scale(maximum, WIDTH)
     chart = Chart(slug, title, describe, WIDTH, height, legend=list(series) if len(series) > 1 else [],
                   table_head=table_head or ["", *(label for _, label in series)])
+    first = series[0][0]
     for index, row in enumerate(rows):
         y = TOP + index * ROW_HEIGHT
-        chart.texts.append(Text(LABEL_WIDTH - 8, y + ROW_HEIGHT / 2 + 4, _clip(row["label"], 24), "end"))
+        chart.texts.append(Text(0, y + 14, _clip(row["label"], 22)))
+        chart.texts.append(Text(WIDTH, y + 14, row["texts"].get(first, ""), "end", "value"))
         for key, label in series:
             value = row["values"].get(key, 0)
-            text = row["texts"].get(key, str(value))
-            chart.bars.append(Bar(LABEL_WIDTH, y + (ROW_HEIGHT - BAR_HEIGHT) / 2, max(length(value), 1 if value else 0),
-                                  BAR_HEIGHT, key, f"{row['label']}: {label} {text}"))
-        first = series[0][0]
-        chart.texts.append(Text(LABEL_WIDTH + length(row["values"].get(first, 0)) + 6, y + ROW_HEIGHT / 2 + 4,
-                                " / ".join(row["texts"].get(k, "") for k, _ in series), kind="value"))
+            chart.bars.append(Bar(0, y + 20, max(length(value), 1 if value else 0), BAR_HEIGHT, key,
+                                  f"{row['label']}: {label} {row['texts'].get(key, str(value))}"))
         chart.table_rows.append([row["label"], *(row["texts"].get(k, "") for k, _ in series)])
     if not rows:
-        chart.texts.append(Text(WIDTH / 2, TOP + ROW_HEIGHT / 2 + 4, "No data", "middle", "axis"))
-    chart.lines.append((LABEL_WIDTH, TOP, LABEL_WIDTH, height - TOP))
+        chart.texts.append(Text(WIDTH / 2, TOP + ROW_HEIGHT / 2, "No data", "middle", "axis"))
     return chart
 
 
@@ -95,13 +94,13 @@ def columns(slug: str, title: str, days: list[date], up: list[int], down: list[i
             table_extra_head: list[str] | None = None) -> Chart:
     """One column per day: ``up`` above the axis, ``down`` below it, both on the same scale,
     with date ticks under the chart. Days with a zero draw no rectangle."""
-    left, right, axis_y = 44, 12, TOP + COLUMN_AREA
-    height = axis_y + COLUMN_AREA + 26
-    step = (WIDTH - left - right) / max(len(days), 1)
+    left, right, axis_y = 44, 12, TOP + 8 + COLUMN_AREA
+    height = axis_y + COLUMN_AREA + 30
+    step = (COLUMNS_WIDTH - left - right) / max(len(days), 1)
     gap = step * 0.15 if step > 3 else 0
     maximum = max([*up, *down, 0])
     length = _scale(maximum, COLUMN_AREA - 4)
-    chart = Chart(slug, title, describe, WIDTH, height, legend=[("won", up_label), ("lost", down_label)],
+    chart = Chart(slug, title, describe, COLUMNS_WIDTH, height, legend=[("won", up_label), ("lost", down_label)],
                   table_head=["Date", up_label, down_label, *(table_extra_head or [])])
     for index, day in enumerate(days):
         x = left + index * step + gap / 2
@@ -113,7 +112,7 @@ def columns(slug: str, title: str, days: list[date], up: list[int], down: list[i
         if up[index] or down[index]:
             chart.table_rows.append([day.isoformat(), str(up[index]), str(down[index]),
                                      *((table_extra or [])[index] if table_extra else [])])
-    chart.lines.append((left, axis_y, WIDTH - right, axis_y))
+    chart.lines.append((left, axis_y, COLUMNS_WIDTH - right, axis_y))
     chart.texts.append(Text(left - 6, TOP + 10, str(maximum), "end", "axis"))
     chart.texts.append(Text(left - 6, axis_y + COLUMN_AREA, str(maximum), "end", "axis"))
     ticks = 6 if len(days) > 6 else len(days)

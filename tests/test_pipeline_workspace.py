@@ -144,6 +144,7 @@ def test_table_filters_and_bad_input(admin_client, other_admin, crm_scope, tenan
                          (f"owner_id={other_admin.id}", "owner_id"), ("owner_id=x", "owner_id"), ("q=" + "a" * 201, "q")):
         response = admin_client.get(f"/crm/deals/table?{query}")
         assert response.status_code == 422, query
+        assert f"<li>{field}: " in response.get_data(as_text=True)
     assert admin_client.get(f"/crm/deals?owner_id={other_admin.id}").status_code == 422
 
 
