@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import signals, tenancy
+from . import jobs, signals, tenancy
 
 
 @dataclass
@@ -17,12 +17,17 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
     app.config.setdefault("CRM_PAGE_SIZE", 50)
+    app.config.setdefault("CRM_JOB_RUNNER", "thread")  # thread | inline | off (see kw_crm.jobs)
+    app.config.setdefault("CRM_JOB_STALE_SECONDS", 900)
+    app.config.setdefault("CRM_JOB_BACKOFF_SECONDS", 30)
     tenancy.install()
     signals.install()
+    jobs.install()
 
     from . import models  # noqa: F401 - registers the tables on the CRM metadata
     from .api import api_bp
     from .cli import crm_cli
+    from .services import outbox  # noqa: F401 - registers the mail job
     from .web import admin_bp, web_bp
 
     app.register_blueprint(web_bp)

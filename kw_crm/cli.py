@@ -2,18 +2,46 @@
 import click
 from flask.cli import with_appcontext
 
-crm_cli = click.Group("crm", help="kw_crm: outbox delivery, imports and maintenance.")
+crm_cli = click.Group("crm", help="kw_crm: the job worker, imports and maintenance.")
+
+
+def _echo_counts(counts: dict) -> None:
+    click.echo(f"done {counts['done']}, retrying {counts['retrying']}, failed {counts['failed']}")
+
+
+@crm_cli.command("worker")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds to sleep when nothing is due.")
+@click.option("--limit", default=100, show_default=True, help="Most jobs per round.")
+@with_appcontext
+def worker(once, interval, limit):
+    """Run due jobs of every tenant (mail, automation runs, webhook deliveries, imports). Any
+    number of workers may run at once, on any machine: each job is claimed by one."""
+    import time
+
+    from . import jobs
+    from .db import session
+
+    while True:
+        counts = jobs.run_due(limit)
+        session.remove()
+        if once:
+            _echo_counts(counts)
+            return
+        if sum(counts.values()):
+            _echo_counts(counts)
+        else:
+            time.sleep(interval)
 
 
 @crm_cli.command("deliver")
-@click.option("--limit", default=500, show_default=True, help="Most messages to deliver in this run.")
+@click.option("--limit", default=500, show_default=True, help="Most jobs to run.")
 @with_appcontext
 def deliver(limit):
-    """Deliver queued outbox messages (mail) of every tenant; failed ones are retried later."""
-    from .services import outbox
+    """Run due jobs once (kept for scripts written before ``flask crm worker --once``)."""
+    from . import jobs
 
-    counts = outbox.deliver_pending(limit, all_tenants=True, force=True)
-    click.echo(f"sent {counts['sent']}, retrying {counts['retrying']}, failed {counts['failed']}")
+    _echo_counts(jobs.run_due(limit))
 
 
 @crm_cli.command("import")

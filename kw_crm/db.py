@@ -3,6 +3,7 @@
 CRM models have their own metadata (tables prefixed ``crm_``, a naming convention that keeps
 constraint names stable on SQLite and PostgreSQL) but share the host's Flask-SQLAlchemy
 session, so host rows (a new PortalCustomer) and CRM rows commit in one transaction."""
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -50,12 +51,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def commit() -> None:
-    """Commit the shared session, then send the signals and deliver the outbox rows the
-    transaction queued. Services end their writes with this."""
-    from . import signals
-    from .services import outbox
+_after_commit: list[Callable[[], None]] = []
 
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` after every :func:`commit` (signals and the job path register here, so
+    this low floor never imports the floors above it)."""
+    if callback not in _after_commit:
+        _after_commit.append(callback)
+
+
+def commit() -> None:
+    """Commit the shared session, then let the registered callbacks send the signals and hand
+    on the jobs (mail...) the transaction queued. Services end their writes with this."""
     session.commit()
-    signals.send_committed(session)
-    outbox.deliver_pending()
+    for callback in _after_commit:
+        callback()

@@ -41,15 +41,16 @@ def check_access():
 
 
 def finish_request(response):
-    """Send the signals of this request's commits and deliver what it queued in the outbox;
-    write requests also retry older due messages."""
-    from . import signals
+    """Send the signals of this request's commits and hand on the jobs it queued; write
+    requests also let the embedded runner retry the tenant's older due jobs."""
+    from . import jobs, signals
     from .db import session
-    from .services import outbox
+    from .tenancy import current_tenant_id
 
     signals.send_committed(session)
     if g.get("crm_user") is not None:
-        outbox.deliver_pending(force=request.method not in ("GET", "HEAD", "OPTIONS"))
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        jobs.dispatch_committed(sweep_tenant=current_tenant_id() if writes else None)
     return response
 
 

@@ -128,3 +128,13 @@ def crm_tenant_id_by_name(name):
     """Called by CRM command-line tools that take ``--tenant NAME`` (``flask crm import``).
     Return the id of the tenant called ``name``, or ``None`` when there is none. Without this
     hook such commands cannot pick a tenant and say so."""
+
+
+@hookspec(firstresult=True)
+def crm_enqueue_job(name, kwargs):
+    """Called after a commit for each job the transaction queued (mail, automation runs, webhook
+    deliveries, imports). Hand it to your task engine and return ``True``; the task must call
+    ``name`` — today always ``"kw_crm.run_job"``, meaning ``kw_crm.jobs.run_job(**kwargs)`` — in
+    an app context. Retries come due later: also schedule ``kw_crm.jobs.run_due()`` periodically
+    (a beat), or run ``flask crm worker``. Without this hook the CRM runs jobs itself
+    (``CRM_JOB_RUNNER``). Raising leaves the job waiting for a worker."""

@@ -57,7 +57,16 @@ def _drop_pending(session: Session, _previous_transaction=None) -> None:
     session.info.pop(_PENDING, None)
 
 
+def _send_committed_of_shared_session() -> None:
+    from .db import session
+
+    send_committed(session)
+
+
 def install() -> None:
+    from .db import on_commit
+
+    on_commit(_send_committed_of_shared_session)
     if not event.contains(Session, "after_commit", _mark_committed):
         event.listen(Session, "after_commit", _mark_committed)
         event.listen(Session, "after_soft_rollback", _drop_pending)

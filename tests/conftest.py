@@ -58,6 +58,7 @@ def app(database_url, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SERVER_NAME": None,
         "CRM_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+        "CRM_JOB_RUNNER": "inline",  # jobs run right after the commit, so tests see their effect
     })
     app.test_client_class = CrmClient
     with app.app_context():

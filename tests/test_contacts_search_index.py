@@ -205,6 +205,7 @@ def test_migrations_succeed_without_the_trigram_index_and_search_still_answers(a
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(sa.text(f'DROP ROLE IF EXISTS "{name}"'))
             admin.dispose()
-    assert head == "c0006"
+    with app.app_context():  # every revision applied, however long the chain has grown since c0006
+        assert head == db.session.execute(sa.text("SELECT version_num FROM alembic_version_kw_crm")).scalar()
     assert "ix_crm_contacts_search_trgm" not in indexes and "uq_crm_contacts_tenant_email" in indexes
     assert found == ["Ann Lee", "Bob Stone"]

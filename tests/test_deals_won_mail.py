@@ -61,7 +61,7 @@ def test_every_path_into_won_mails_the_owner_exactly_once(app, admin_client, mak
     assert again.status_code in (200, 302, 409)
     admin_client.post("/api/crm/deals", json={"title": "unrelated write"})
     assert len(mails_to(outbox, owner.email)) == 1
-    assert outbox_rows(app, f"deal-won:{deal['id']}:") == [("sent", 1, owner.email)]
+    assert outbox_rows(app, f"deal-won:{deal['id']}:") == [("done", 1, owner.email)]
 
 
 def test_creating_a_deal_directly_in_won_mails_once(app, admin_client, admin, outbox):
@@ -97,7 +97,7 @@ def test_a_failing_mailer_does_not_block_the_win_and_the_cli_delivers_it_once(ap
     runner.invoke(args=["crm", "deliver"])
     admin_client.post("/api/crm/deals", json={"title": "another write"})
     assert len(mails_to(outbox, admin.email)) == 1
-    assert outbox_rows(app, f"deal-won:{deal['id']}:") == [("sent", 2, admin.email)]
+    assert outbox_rows(app, f"deal-won:{deal['id']}:") == [("done", 2, admin.email)]
 
 
 def test_a_later_crm_write_request_retries_the_kept_mail(app, admin_client, admin, outbox):

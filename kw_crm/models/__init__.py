@@ -6,9 +6,9 @@ from .audit import AuditEvent
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
-from .outbox import OutboxMessage
+from .job import JOB_STATUSES, Job
 
 __all__ = [
-    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "LIFECYCLE_STAGES", "Activity", "Attachment",
-    "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Note", "OutboxMessage", "Stage",
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity",
+    "Attachment", "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Job", "Note", "Stage",
 ]

@@ -1,6 +1,6 @@
 """Helpers for the deals tests: create records through the real API / models."""
 from host_stub.models import PortalCustomer, db
-from kw_crm.models import Contact, OutboxMessage
+from kw_crm.models import Contact, Job
 from kw_crm.tenancy import ALL_TENANTS
 
 
@@ -34,7 +34,7 @@ def mails_to(outbox, email) -> list[dict]:
 def outbox_rows(app, dedupe_prefix: str) -> list[tuple]:
     with app.app_context():
         return [(m.status, m.attempts, m.payload["to"]) for m in db.session.scalars(
-            db.select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(dedupe_prefix))
+            db.select(Job).where(Job.dedupe_key.startswith(dedupe_prefix))
             .execution_options(**ALL_TENANTS))]
 
 
@@ -45,7 +45,7 @@ def make_retries_due(app, dedupe_prefix: str) -> None:
     from kw_crm.db import utcnow
 
     with app.app_context():
-        db.session.execute(db.update(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(dedupe_prefix))
-                           .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        db.session.execute(db.update(Job).where(Job.dedupe_key.startswith(dedupe_prefix))
+                           .values(run_at=utcnow() - timedelta(seconds=1))
                            .execution_options(**ALL_TENANTS))
         db.session.commit()
