@@ -14,6 +14,8 @@ Geometry is in SVG user units inside a ``viewBox``; the SVG scales to its contai
 from dataclasses import dataclass, field
 from datetime import date
 
+from markupsafe import Markup, escape
+
 WIDTH = 480  # bar charts: narrow enough that text stays legible when scaled to a phone
 COLUMNS_WIDTH = 640  # the trend: room for a year of day columns
 ROW_HEIGHT = 40  # a label line above each bar
@@ -55,6 +57,18 @@ class Chart:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (series, label)
     table_head: list[str] = field(default_factory=list)
     table_rows: list[list[str]] = field(default_factory=list)
+
+    def shapes(self) -> Markup:
+        """The drawing's elements as SVG markup: axis lines, one ``rect.chart-bar`` per bar with
+        its ``<title>`` tooltip, then the texts. Written here rather than in the template because
+        a year of day columns is ~700 elements: string formatting is a tenth of the cost."""
+        parts = [f'<line class="chart-axis" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"/>'
+                 for x1, y1, x2, y2 in self.lines]
+        parts += [f'<rect class="chart-bar chart-{b.series}" x="{b.x:.2f}" y="{b.y:.2f}" width="{b.width:.2f}" '
+                  f'height="{b.height:.2f}"><title>{escape(b.tooltip)}</title></rect>' for b in self.bars]
+        parts += [f'<text class="chart-{t.kind}" x="{t.x:.1f}" y="{t.y:.1f}" text-anchor="{t.anchor}">'
+                  f'{escape(t.text)}</text>' for t in self.texts]
+        return Markup("".join(parts))
 
 
 def _scale(maximum: int, length: float):

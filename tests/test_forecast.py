@@ -254,3 +254,13 @@ def test_forecast_follows_the_access_rules(app, staff_client, make_tenant, make_
     assert app.test_client().get("/api/crm/forecast").status_code == 401
     no_crm = make_tenant(features=())
     assert app.test_client().login(make_user(no_crm)).get("/crm/forecast").status_code == 404
+
+
+def test_chart_text_is_escaped(admin_client, make_user, tenant):
+    owner = make_user(tenant, "ADMIN", name='<img src=x onerror="boom()"> & Co')
+    assert admin_client.post("/api/crm/deals", json={"title": "Escaped", "value_cents": 100,
+                                                     "owner_id": owner.id}).status_code == 201
+    html = admin_client.get("/crm/forecast").get_data(as_text=True)
+    assert "<img src=x" not in html
+    chart = BeautifulSoup(html, "html.parser").select_one("#chart-owners-usd")
+    assert [t.string for t in chart.select("text.chart-label")] == [owner.name[:21] + "…"]  # text, not markup

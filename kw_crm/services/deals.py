@@ -70,6 +70,7 @@ def serialise(deal: Deal) -> dict:
         "closed_at": _iso(deal.closed_at), "archived_at": _iso(deal.archived_at),
         "archive_reason": deal.archive_reason, "version": deal.version,
         "created_at": _iso(deal.created_at), "updated_at": _iso(deal.updated_at),
+        "stage_changed_at": _iso(deal.stage_changed_at),
     }
 
 
