@@ -257,3 +257,9 @@ def test_a_stage_change_restarts_the_stage_clock(admin_client, crm_scope, tenant
     admin_client.post(f"/api/crm/deals/{deal['id']}/close", json={"outcome": "won"})
     with crm_scope(tenant) as session:
         assert utcnow() - session.get(Deal, deal["id"]).stage_changed_at < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("q, status", [("%00", 422), ("a%1Fb", 422), ("%ED%A0%80", 200), ("%FF%FE", 200)])
+def test_search_junk_is_refused_or_harmless(admin_client, q, status):
+    for url in ("/crm/deals", "/crm/deals/table", "/api/crm/deals"):
+        assert admin_client.get(f"{url}?q={q}").status_code == status, url

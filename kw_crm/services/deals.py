@@ -367,6 +367,8 @@ def valid_filters(args) -> dict:
         filters["stage"] = args["stage"]
     if args.get("q"):
         filters["q"] = args["q"][:200]
+        if any(ord(ch) < 32 for ch in filters["q"]):
+            errors["q"] = "The search contains control characters."
     filters["include_archived"] = args.get("include_archived", "").lower() in ("1", "true", "yes")
     if errors:
         raise Invalid(errors)
