@@ -50,8 +50,9 @@ class Deal(TenantScoped, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     closed_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
-    # when the deal last entered its stage (services.deals._enter_stage): stale-deal marking
-    stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
+    # when the deal last entered its stage (services.deals._enter_stage): stale-deal marking.
+    # Nullable only so revision c0011 could add it without rebuilding the table on SQLite.
+    stage_changed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
     archive_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None]

@@ -52,10 +52,15 @@ def parse_args(args) -> dict:
     return {"owner_id": owner_id, "window": window}
 
 
+def in_stage_since():
+    """When the deal entered its stage (its creation for a row written around the ORM)."""
+    return func.coalesce(Deal.stage_changed_at, Deal.created_at)
+
+
 def stale_condition(stages: list[Stage], now: datetime):
     """SQL truth of "this deal sat in its open stage longer than the stage allows", or ``None``
     when no stage has a threshold. Cut-offs are computed here, per stage, and bound."""
-    limits = [and_(Deal.stage_id == s.id, Deal.stage_changed_at < now - timedelta(days=s.stale_after_days))
+    limits = [and_(Deal.stage_id == s.id, in_stage_since() < now - timedelta(days=s.stale_after_days))
               for s in stages if s.outcome is None and s.stale_after_days]
     return or_(*limits) if limits else None
 

@@ -18,7 +18,7 @@ from ..models import Contact, Deal, Stage
 from ..models.contact import search_text
 from ..tenancy import require_tenant_id
 from . import stages as stage_service
-from .forecast import stale_condition
+from .forecast import in_stage_since, stale_condition
 
 CARDS_PER_COLUMN = 25
 PAGE_SIZE = 50
@@ -148,8 +148,7 @@ def board(filters: Filters, *, stages: list[Stage] | None = None, now: datetime 
     if with_cards:
         tenant_id = require_tenant_id()
         per_stage = [select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Deal.stage_id, Deal.contact_id,
-                            Deal.owner_id, Deal.customer_id, Deal.expected_close_date, Deal.stage_changed_at,
-                            _stale_flag(stages, now))
+                            Deal.owner_id, Deal.customer_id, Deal.expected_close_date, _stale_flag(stages, now))
                      .where(Deal.tenant_id == tenant_id, Deal.stage_id == s.id, *conditions)
                      .order_by(Deal.id.desc()).limit(CARDS_PER_COLUMN).subquery() for s in with_cards]
         newest = union_all(*[select(*sub.c) for sub in per_stage]).subquery()
@@ -178,7 +177,7 @@ def _order(sort: str, names: dict):
     columns = {"created": [Deal.created_at], "title": [func.lower(Deal.title)], "stage": [Stage.position],
                "owner": [names["owner"].is_(None), func.lower(names["owner"])], "value": [Deal.currency, Deal.value_cents],
                "close": [Deal.expected_close_date.is_(None), Deal.expected_close_date],
-               "age": [Deal.stage_changed_at]}[key]
+               "age": [in_stage_since()]}[key]
     # NULLs last in both directions and on both databases: the IS NULL key never flips
     ordered = [columns[0], *(c.desc() if descending else c for c in columns[1:])] if key in ("owner", "close") \
         else [c.desc() if descending else c for c in columns]
@@ -203,8 +202,8 @@ def table(filters: Filters, *, sort: str = DEFAULT_SORT, page: int = 1, per_page
     total = session.scalar(select(func.count(Deal.id)).where(*conditions))
     names, joins = _display_columns(Deal)
     statement = (select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Deal.expected_close_date,
-                        Deal.owner_id, Deal.contact_id, Deal.customer_id, Deal.created_at, Deal.stage_changed_at,
-                        Stage.key.label("stage"), Stage.label.label("stage_label"), Stage.outcome,
+                        Deal.owner_id, Deal.contact_id, Deal.customer_id, Deal.created_at,
+                        in_stage_since().label("stage_changed_at"), Stage.key.label("stage"), Stage.label.label("stage_label"), Stage.outcome,
                         _stale_flag(stages, now), *names)
                  .join(Stage, Stage.id == Deal.stage_id))
     for target, on in joins:

@@ -29,24 +29,24 @@ UPDATE crm_deals SET stage_changed_at = COALESCE(
 """
 
 
+# Plain ALTER TABLE statements, valid on SQLite and PostgreSQL alike, instead of batch operations:
+# on SQLite a batch "move and copy" drops the old table, and with foreign keys enforced that
+# DROP deletes its rows first - refused for crm_stages (deals reference it) and, for crm_deals,
+# a cascade that would delete every activity linked to a deal. So no table is rebuilt here: the
+# CHECK rides on the new column, and stage_changed_at stays nullable (no constant default fits;
+# every write path sets it and the backfill fills the rest).
+
 def upgrade() -> None:
-    with op.batch_alter_table("crm_stages") as batch_op:
-        batch_op.add_column(sa.Column("stale_after_days", sa.Integer(), nullable=True))
-        batch_op.create_check_constraint(
-            op.f("ck_crm_stages_stale_after_days_range"), "stale_after_days IS NULL OR (stale_after_days >= 1 AND stale_after_days <= 3650)")
-    with op.batch_alter_table("crm_deals") as batch_op:
-        batch_op.add_column(sa.Column("stage_changed_at", sa.DateTime(), nullable=True))
+    op.execute("ALTER TABLE crm_stages ADD COLUMN stale_after_days INTEGER "
+               "CONSTRAINT ck_crm_stages_stale_after_days_range "
+               "CHECK (stale_after_days IS NULL OR (stale_after_days >= 1 AND stale_after_days <= 3650))")
+    op.add_column("crm_deals", sa.Column("stage_changed_at", sa.DateTime(), nullable=True))
     op.execute(BACKFILL)
-    with op.batch_alter_table("crm_deals") as batch_op:
-        batch_op.alter_column("stage_changed_at", existing_type=sa.DateTime(), nullable=False,
-                              server_default=sa.text("(CURRENT_TIMESTAMP)"))
-        batch_op.create_index("ix_crm_deals_tenant_closed", ["tenant_id", "closed_at"], unique=False)
+    op.create_index("ix_crm_deals_tenant_closed", "crm_deals", ["tenant_id", "closed_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("crm_deals") as batch_op:
-        batch_op.drop_index("ix_crm_deals_tenant_closed")
-        batch_op.drop_column("stage_changed_at")
-    with op.batch_alter_table("crm_stages") as batch_op:
-        batch_op.drop_constraint("ck_crm_stages_stale_after_days_range", type_="check")
-        batch_op.drop_column("stale_after_days")
+    op.drop_index("ix_crm_deals_tenant_closed", table_name="crm_deals")
+    # SQLite >= 3.35 drops a column in place (its own CHECK goes with it); no table rebuild
+    op.execute("ALTER TABLE crm_deals DROP COLUMN stage_changed_at")
+    op.execute("ALTER TABLE crm_stages DROP COLUMN stale_after_days")
