@@ -3,13 +3,15 @@ search by title / contact / customer, stage, closed deals shown or not, stale or
 
 Both are SQL with a constant number of queries: the board is stages, users, one GROUP BY stage
 and currency for the column headers and one UNION ALL of per-stage LIMITed selects for the
-cards; the table is a count and one page. Owner, contact and customer names come from outer
-joins in the same statements. A deal is *stale* when it sat in its open stage longer than the
+cards; the table is a count and one page. Names are looked up afterwards by primary key for the
+rows shown (contacts, customers; owners come from the user list the filter needs anyway): joined
+into the scans, a tenant the planner has no statistics for yet got nested loops that read every
+contact of the tenant once per deal. A deal is *stale* when it sat in its open stage longer than the
 stage's ``stale_after_days`` (services.forecast.stale_condition: cut-offs bound per stage)."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from .. import host
 from ..db import contains_pattern, is_valid_id, session, utcnow
@@ -113,15 +115,25 @@ def _stale_flag(stages, now):
     return (case((condition, 1), else_=0) if condition is not None else literal(0)).label("stale")
 
 
-def _display_columns(source):
-    """Deal columns plus owner, contact and customer names: (columns, outer joins to apply)."""
-    tenant_id = require_tenant_id()
-    User, Customer = host.user_model(), host.customer_model()
-    contact_name = (Contact.first_name + literal(" ", String) + Contact.last_name).label("contact_name")
-    joins = [(Contact, and_(Contact.id == source.contact_id, Contact.tenant_id == tenant_id)),
-             (User, and_(User.id == source.owner_id, User.tenant_id == tenant_id)),
-             (Customer, and_(Customer.id == source.customer_id, Customer.tenant_id == tenant_id))]
-    return [contact_name, User.name.label("owner_name"), Customer.name.label("customer_name")], joins
+def _attach_names(rows, user_names: dict) -> list[dict]:
+    """Rows (mappings) plus ``owner_name``, ``contact_name`` and ``customer_name``: two lookups by
+    primary key for the ids on the page, whatever its size."""
+    rows = [dict(r) for r in rows]
+    contact_ids = {r["contact_id"] for r in rows if r["contact_id"]}
+    customer_ids = {r["customer_id"] for r in rows if r["customer_id"]}
+    contacts, customers = {}, {}
+    if contact_ids:
+        contacts = {cid: f"{first} {last}".strip() for cid, first, last in session.execute(
+            select(Contact.id, Contact.first_name, Contact.last_name).where(Contact.id.in_(contact_ids)))}
+    if customer_ids:
+        Customer = host.customer_model()
+        customers = dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
+                                         .where(Customer.id.in_(customer_ids))).all())
+    for r in rows:
+        r["owner_name"] = user_names.get(r["owner_id"])
+        r["contact_name"] = contacts.get(r["contact_id"])
+        r["customer_name"] = customers.get(r["customer_id"])
+    return rows
 
 
 def owners() -> list[tuple[int, str]]:
@@ -131,7 +143,8 @@ def owners() -> list[tuple[int, str]]:
                            .order_by(User.name, User.id)).all()
 
 
-def board(filters: Filters, *, stages: list[Stage] | None = None, now: datetime | None = None) -> dict:
+def board(filters: Filters, *, stages: list[Stage] | None = None, user_names: dict | None = None,
+          now: datetime | None = None) -> dict:
     """Every stage is a column (seed 000). Closed columns carry cards only when closed deals
     are shown, and are collapsed when empty or hidden; each column says how many deals match
     beyond its cards."""
@@ -152,11 +165,8 @@ def board(filters: Filters, *, stages: list[Stage] | None = None, now: datetime 
                      .where(Deal.tenant_id == tenant_id, Deal.stage_id == s.id, *conditions)
                      .order_by(Deal.id.desc()).limit(CARDS_PER_COLUMN).subquery() for s in with_cards]
         newest = union_all(*[select(*sub.c) for sub in per_stage]).subquery()
-        names, joins = _display_columns(newest.c)
-        statement = select(newest, *names)
-        for target, on in joins:
-            statement = statement.outerjoin(target, on)
-        for row in session.execute(statement.order_by(newest.c.stage_id, newest.c.id.desc())).mappings():
+        rows = session.execute(select(newest).order_by(newest.c.stage_id, newest.c.id.desc())).mappings().all()
+        for row in _attach_names(rows, dict(owners()) if user_names is None else user_names):
             cards[row["stage_id"]].append({**row, "stale": bool(row["stale"]),
                                            "overdue": row["expected_close_date"] is not None
                                            and row["expected_close_date"] < now.date()})
@@ -171,13 +181,15 @@ def board(filters: Filters, *, stages: list[Stage] | None = None, now: datetime 
             "hidden_closed": sum(c["count"] for c in columns if c["stage"].outcome and not filters.include_closed)}
 
 
-def _order(sort: str, names: dict):
+def _order(sort: str, owner_name):
+    """ORDER BY for ``sort`` (``owner_name``: the joined user name column, for the owner sort)."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
-    columns = {"created": [Deal.created_at], "title": [func.lower(Deal.title)], "stage": [Stage.position],
-               "owner": [names["owner"].is_(None), func.lower(names["owner"])], "value": [Deal.currency, Deal.value_cents],
-               "close": [Deal.expected_close_date.is_(None), Deal.expected_close_date],
-               "age": [in_stage_since()]}[key]
+    columns = {"created": lambda: [Deal.created_at], "title": lambda: [func.lower(Deal.title)],
+               "stage": lambda: [Stage.position], "owner": lambda: [owner_name.is_(None), func.lower(owner_name)],
+               "value": lambda: [Deal.currency, Deal.value_cents],
+               "close": lambda: [Deal.expected_close_date.is_(None), Deal.expected_close_date],
+               "age": lambda: [in_stage_since()]}[key]()
     # NULLs last in both directions and on both databases: the IS NULL key never flips
     ordered = [columns[0], *(c.desc() if descending else c for c in columns[1:])] if key in ("owner", "close") \
         else [c.desc() if descending else c for c in columns]
@@ -193,24 +205,26 @@ def parse_sort(raw: str | None) -> str:
 
 
 def table(filters: Filters, *, sort: str = DEFAULT_SORT, page: int = 1, per_page: int = PAGE_SIZE,
-          stages: list[Stage] | None = None, now: datetime | None = None) -> dict:
+          stages: list[Stage] | None = None, user_names: dict | None = None, now: datetime | None = None) -> dict:
     """One page of the filtered deals with stage, owner, names and stale/overdue flags, and
     the exact total."""
     now = now or utcnow()
     stages = stages if stages is not None else stage_service.list_stages()
     conditions = _conditions(filters, stages, now, by_stage=True)
     total = session.scalar(select(func.count(Deal.id)).where(*conditions))
-    names, joins = _display_columns(Deal)
     statement = (select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Deal.expected_close_date,
                         Deal.owner_id, Deal.contact_id, Deal.customer_id, Deal.created_at,
-                        in_stage_since().label("stage_changed_at"), Stage.key.label("stage"), Stage.label.label("stage_label"), Stage.outcome,
-                        _stale_flag(stages, now), *names)
+                        in_stage_since().label("stage_changed_at"), Stage.key.label("stage"),
+                        Stage.label.label("stage_label"), Stage.outcome, _stale_flag(stages, now))
                  .join(Stage, Stage.id == Deal.stage_id))
-    for target, on in joins:
-        statement = statement.outerjoin(target, on)
-    rows = session.execute(statement.where(*conditions)
-                           .order_by(*_order(sort, {"owner": names[1].element}))
+    owner_name = None
+    if sort.lstrip("-") == "owner":  # the tenant's users: a small table, joined only to sort by name
+        User = host.user_model()
+        owner_name = User.name
+        statement = statement.outerjoin(User, and_(User.id == Deal.owner_id, User.tenant_id == require_tenant_id()))
+    rows = session.execute(statement.where(*conditions).order_by(*_order(sort, owner_name))
                            .limit(per_page).offset((page - 1) * per_page)).mappings().all()
+    rows = _attach_names(rows, dict(owners()) if user_names is None else user_names)
     today = now.date()
     return {"total": total, "page": page, "pages": max((total + per_page - 1) // per_page, 1), "sort": sort,
             "rows": [{**r, "stale": bool(r["stale"]), "days_in_stage": (now - r["stage_changed_at"]).days,

@@ -85,8 +85,9 @@ def _scalars(statement):
 def deals_board():
     all_stages = stages.list_stages()
     filters = pipeline_view.parse_filters(request.args, all_stages)
-    return render("deals/board.html", board=pipeline_view.board(filters, stages=all_stages), filters=filters,
-                  include_closed=filters.include_closed, owners=pipeline_view.owners())
+    owners = pipeline_view.owners()
+    return render("deals/board.html", board=pipeline_view.board(filters, stages=all_stages, user_names=dict(owners)),
+                  filters=filters, include_closed=filters.include_closed, owners=owners)
 
 
 @web_bp.get("/deals/table", endpoint="deals_table")
@@ -99,8 +100,9 @@ def deals_table():
     page = int(raw_page) if raw_page.isdigit() and len(raw_page) <= 6 else 0
     if not 1 <= page <= pipeline_view.MAX_PAGE:
         raise Invalid({"page": [f"page must be a whole number from 1 to {pipeline_view.MAX_PAGE}."]})
-    return render("deals/table.html", table=pipeline_view.table(filters, sort=sort, page=page, stages=all_stages),
-                  filters=filters, stages=all_stages, owners=pipeline_view.owners())
+    owners = pipeline_view.owners()
+    table = pipeline_view.table(filters, sort=sort, page=page, stages=all_stages, user_names=dict(owners))
+    return render("deals/table.html", table=table, filters=filters, stages=all_stages, owners=owners)
 
 
 @web_bp.post("/deals/bulk-stage")
