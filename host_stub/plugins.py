@@ -5,7 +5,7 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from . import hookspecs
+from kw_crm import platform as hookspecs
 
 log = logging.getLogger("host_stub.plugins")
 

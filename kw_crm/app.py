@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import jobs, signals, tenancy
+from . import hostcheck, jobs, signals, tenancy
 
 
 @dataclass
@@ -12,6 +12,7 @@ class CrmState:
 
 
 def init_app(app: Flask, plugin_manager) -> None:
+    hostcheck.check(app, plugin_manager)  # HostSetupError naming everything the host lacks
     app.extensions["kw_crm"] = CrmState(plugin_manager)
     app.config.setdefault("CRM_DEFAULT_CURRENCY", "USD")
     app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)

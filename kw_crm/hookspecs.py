@@ -7,7 +7,9 @@ them. Besides these hooks the CRM expects the host to run Flask-SQLAlchemy
 commit together.
 
 User objects the hooks return carry ``id, tenant_id, email, name, role ("ADMIN" | "STAFF" |
-"VENDOR"), active``; customer (company) objects carry ``id, tenant_id, name``.
+"VENDOR"), active``; customer (company) objects carry ``id, tenant_id, name, created_at``.
+The host must also set up Flask-WTF's ``CSRFProtect`` and a ``SECRET_KEY``; ``init_app``
+checks all of this and names what is missing.
 """
 import pluggy
 
@@ -15,6 +17,12 @@ hookspec = pluggy.HookspecMarker("kw_platform")
 
 
 # --- required -------------------------------------------------------------------------------
+
+# checked at init_app (kw_crm/hostcheck.py): a host without one of these cannot run the CRM
+REQUIRED_HOOKS = ("crm_current_user", "crm_current_tenant_id", "crm_login_url", "crm_feature_enabled",
+                  "crm_user_has_permission", "crm_user_model", "crm_customer_model", "crm_create_customer",
+                  "crm_send_mail", "crm_layout_template")
+
 
 @hookspec(firstresult=True)
 def crm_current_user():
@@ -55,7 +63,7 @@ def crm_user_model():
 @hookspec(firstresult=True)
 def crm_customer_model():
     """Called when the CRM reads companies. Return the host's SQLAlchemy PortalCustomer class
-    (``id, tenant_id, name``)."""
+    (``id, tenant_id, name, created_at``)."""
 
 
 @hookspec(firstresult=True)
@@ -76,7 +84,10 @@ def crm_send_mail(to, subject, body):
 @hookspec(firstresult=True)
 def crm_layout_template():
     """Called when a CRM page renders. Return the name of the host's base template; CRM pages
-    extend it and fill the blocks ``title`` and ``content``."""
+    extend it and fill the blocks ``title`` and ``content`` (nothing else is needed: the CRM's
+    stylesheet link, its notices and its CSRF token live inside ``content``). The layout should
+    carry ``<meta name="viewport" content="width=device-width, initial-scale=1">`` so CRM pages
+    fit phones. Without the hook (``None``) the CRM uses a bare page of its own."""
 
 
 # --- optional: a host without them still gets a working CRM ----------------------------------

@@ -1,12 +1,10 @@
 """kw_crm's face to the host: the platform hook implementations, nothing else."""
 from pathlib import Path
 
-import pluggy
 from flask import url_for
 
 from . import FEATURE, hookspecs
-
-hookimpl = pluggy.HookimplMarker("kw_platform")
+from .platform import hookimpl
 
 
 @hookimpl

@@ -3,7 +3,7 @@
     flask --app host_stub db revision --autogenerate -d migrations -m "..."
 
 Hosts do not run this file: they apply the revisions through ``platform_migrations`` (see
-host_stub/plugin_migrations.py). Revisions are recorded in ``alembic_version_kw_crm``."""
+kw_crm.platform.upgrade_plugin). Revisions are recorded in ``alembic_version_kw_crm``."""
 from alembic import context
 from flask import current_app
 

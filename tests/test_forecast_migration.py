@@ -1,59 +1,41 @@
 """Revision c0011 on a database of its own (same kind as the suite's): existing deals get their
 stage age from the audit trail (the latest stage change, win or loss), else their creation date;
 the downgrade removes what the upgrade added."""
-import uuid
 from datetime import datetime
 
-import pytest
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 
 from host_stub import create_app
 from host_stub.models import db
-from host_stub.plugin_migrations import plugin_migration_specs, upgrade_plugins
+from kw_crm.platform import downgrade_plugin, plugin_migration_specs, upgrade_plugin
+from tests.support.scratch import scratch_database
+
+CREATED, MOVED, WON = datetime(2026, 1, 5, 9), datetime(2026, 2, 1, 12), datetime(2026, 3, 3, 15)
 
 
-@pytest.fixture
-def scratch_url(database_url, tmp_path):
-    url = sa.make_url(database_url)
-    if not url.get_backend_name().startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'c0011.db'}"
-        return
-    name = f"kw_crm_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def test_c0011_backfills_stage_age_and_downgrades(database_url, tmp_path):
+    with scratch_database(database_url, tmp_path, "kw_c0011") as url:
+        ages, thresholds, columns, stage_columns, again = migrate_with_data(url)
+
+    def as_datetime(value):
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+    # the latest stage change or close; an edit is not a stage change; another tenant's audit row is ignored
+    assert {k: as_datetime(v) for k, v in ages.items()} == {1: WON, 2: CREATED, 3: CREATED}
+    assert thresholds == [None]
+    assert "stage_changed_at" not in columns and "stale_after_days" not in stage_columns
+    assert again == 3
 
 
-def downgrade_crm(connection, target: str) -> None:
-    spec = plugin_migration_specs()[0]
-    script = ScriptDirectory(spec["directory"])
-    context = MigrationContext.configure(connection, opts={
-        "version_table": spec["version_table"], "script": script,
-        "fn": lambda rev, _context: script._downgrade_revs(target, rev),
-        "render_as_batch": connection.dialect.name == "sqlite"})
-    with Operations.context(context), context.begin_transaction():
-        context.run_migrations()
-    if connection.in_transaction():
-        connection.commit()
-
-
-def test_c0011_backfills_stage_age_and_downgrades(scratch_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": scratch_url, "TESTING": True, "SECRET_KEY": "x"})
-    created, moved, won = datetime(2026, 1, 5, 9), datetime(2026, 2, 1, 12), datetime(2026, 3, 3, 15)
+def migrate_with_data(url):
+    created, moved, won = CREATED, MOVED, WON
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "x"})
     with app.app_context():
         upgrade(revision="h0001")  # the host's tables; plugins follow only an upgrade to head
+        spec = plugin_migration_specs(app.extensions["host_stub"].plugin_manager)[0]
         with db.engine.connect() as conn:
-            upgrade_plugins(conn, "c0010")
+            upgrade_plugin(conn, spec, "c0010")
             conn.execute(sa.text("INSERT INTO crm_stages (id, tenant_id, key, label, probability, position) "
                                  "VALUES (1, 1, 'LEAD', 'Lead', 10, 0)"))
             for deal_id in (1, 2, 3):
@@ -68,21 +50,14 @@ def test_c0011_backfills_stage_age_and_downgrades(scratch_url):
                     "VALUES (:t, 'deal', :id, :a, '{}', :w)"), {"t": 1 if deal_id != 3 else 2, "id": deal_id,
                                                               "a": action, "w": when})
             conn.commit()
-            upgrade_plugins(conn, "c0011")
+            upgrade_plugin(conn, spec, "c0011")
             ages = dict(conn.execute(sa.text("SELECT id, stage_changed_at FROM crm_deals ORDER BY id")).all())
             thresholds = conn.execute(sa.text("SELECT stale_after_days FROM crm_stages")).scalars().all()
-            downgrade_crm(conn, "c0010")
+            downgrade_plugin(conn, spec, "c0010")
             columns = {c["name"] for c in sa.inspect(conn).get_columns("crm_deals")}
             stage_columns = {c["name"] for c in sa.inspect(conn).get_columns("crm_stages")}
-            upgrade_plugins(conn, "c0011")
+            upgrade_plugin(conn, spec, "c0011")
             again = conn.execute(sa.text("SELECT count(*) FROM crm_deals WHERE stage_changed_at IS NOT NULL")).scalar()
         db.engine.dispose()
 
-    def as_datetime(value):
-        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-    # the latest stage change or close; an edit is not a stage change; another tenant's audit row is ignored
-    assert {k: as_datetime(v) for k, v in ages.items()} == {1: won, 2: created, 3: created}
-    assert thresholds == [None]
-    assert "stage_changed_at" not in columns and "stale_after_days" not in stage_columns
-    assert again == 3
+    return ages, thresholds, columns, stage_columns, again

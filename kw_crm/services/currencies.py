@@ -1,5 +1,7 @@
 """Active ISO 4217 currency codes (the list-one table, without funds, precious metals and the
-testing/no-currency codes XTS/XXX). Deal money is validated against it."""
+testing/no-currency codes XTS/XXX). Deal money is validated against it. Also the one place
+that formats and parses amounts typed or shown in the pages."""
+import re
 
 ISO_4217_ACTIVE = frozenset("""
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
@@ -24,6 +26,29 @@ def format_money(cents, currency: str) -> str:
     """Integer cents as ``1,234.56 USD`` (display only; money is never a float)."""
     if cents is None:
         return ""
+    return f"{format_amount(cents)} {currency}"
+
+
+def format_amount(cents: int) -> str:
+    """Integer cents as ``1,234.56``: what the pages show and what the amount inputs accept."""
     sign = "-" if cents < 0 else ""
     whole, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole:,}.{rest:02d} {currency}"
+    return f"{sign}{whole:,}.{rest:02d}"
+
+
+# ASCII digits only (re.ASCII: \d would also match ١٢٣), thousands grouped by commas or not at all
+_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.ASCII)
+
+
+def parse_amount(text: str) -> int:
+    """A typed amount in currency units -> integer cents. Accepts ``12500``, ``12500.5``,
+    ``12,500.50`` (the format the pages display); refuses negatives, more than two decimals,
+    underscores and digits of other scripts with ``ValueError`` and a message for the admin."""
+    text = (text or "").strip()
+    if text.startswith("-"):
+        raise ValueError("The amount cannot be negative.")
+    match = _AMOUNT.fullmatch(text) if len(text) <= 40 else None
+    if not match:
+        raise ValueError("Enter an amount such as 12,500.50 (digits 0-9, at most two decimals).")
+    whole, _, decimals = text.partition(".")
+    return int(whole.replace(",", "")) * 100 + int((decimals + "00")[:2])

@@ -1,10 +1,13 @@
 """HTML pages of the CRM: thin views (parse with a form -> call a service -> render)."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request
+from flask import Blueprint, current_app, g, redirect, render_template, request
+from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import host
 from ..errors import CrmError
 from ..guard import protect
 from ..services.currencies import format_money
+from .icons import CONTACT_TYPE_ICONS, icon
+from .notices import notify, pop_notices
 
 web_bp = protect(Blueprint("crm", __name__, url_prefix="/crm", template_folder="../templates",
                            static_folder="../static", static_url_path="/static"))
@@ -30,7 +33,11 @@ def has_endpoint(endpoint: str) -> bool:
 @web_bp.app_context_processor
 def _crm_template_helpers():
     return {"crm_layout": host.layout_template(), "crm_nav_entries": _nav, "has_endpoint": has_endpoint,
-            "money": format_money}
+            "money": format_money, "crm_notices": pop_notices, "type_icons": CONTACT_TYPE_ICONS}
+
+
+# a global, not a context variable, so macros imported from kw_crm/_ui.html can draw icons too
+web_bp.add_app_template_global(icon, "crm_icon")
 
 
 def _nav():
@@ -44,15 +51,41 @@ def render(template: str, status: int = 200, **context):
 def fail_back(error: CrmError, fallback: str):
     """Show a service's refusal on the page the admin came from; for a 422 the field messages
     are the useful part."""
-    flash(" ".join(m for messages in error.fields.values() for m in messages) if error.fields else error.message)
+    notify(" ".join(m for messages in error.fields.values() for m in messages) if error.fields else error.message,
+           "error")
     target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else fallback
     return redirect(target)
+
+
+def safe_referrer() -> str | None:
+    """The page the admin came from, when it is on this site (a way back from an error)."""
+    referrer = request.referrer
+    return referrer if referrer and referrer.startswith(request.host_url) and referrer != request.url else None
 
 
 @web_bp.errorhandler(CrmError)
 @admin_bp.errorhandler(CrmError)
 def _crm_error(error: CrmError):
-    return render("error.html", status=error.status, error=error)
+    return render("error.html", status=error.status, code=error.status, message=error.message,
+                  messages=[m for ms in (error.fields or {}).values() for m in ms], back=safe_referrer())
+
+
+@web_bp.errorhandler(HTTPException)
+@admin_bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    """403, 404, 405... of CRM pages as a styled page inside the host layout with a way back.
+    A tenant without the CRM feature gets the plain 404, as if the CRM did not exist."""
+    if error.code is None or error.code < 400 or (error.code == 404 and g.get("crm_user") is None):
+        return error
+    return render("error.html", status=error.code, code=error.code, message=None, messages=[], back=safe_referrer())
+
+
+@web_bp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@admin_bp.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(path: str):
+    """Any other address under the CRM (``/crm/contacts/abc``): the guarded, styled 404 rather
+    than the bare one the router would give."""
+    raise NotFound()
 
 
 from . import contacts, customers, dashboard, deals, forecast, imports, settings  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """Contact pages: the CRM landing list, bulk actions, forms, detail (timeline, deals, host tabs,
 notes, activities, attachments) and the open-activities page."""
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
 from .. import host
 from ..db import is_valid_id, session, utcnow
@@ -11,6 +11,7 @@ from ..services import activities, attachments
 from ..services import contacts as service
 from . import fail_back, render, web_bp
 from .forms import TYPE_LABELS, ActivityForm, AttachmentForm, ConfirmForm, ContactForm, NoteForm
+from .notices import notify
 
 MAX_PER_PAGE = 200
 
@@ -64,14 +65,14 @@ def contacts_bulk():
             except ValueError:
                 owner_id = None
             done = service.bulk_reassign(ids, owner_id, actor_id=current_actor().id)
-            flash(f"Re-assigned {done} contact{'s' if done != 1 else ''}.")
+            notify(f"Re-assigned {done} contact{'s' if done != 1 else ''}.")
         elif action == "delete":
             require_delete_permission()
             if request.form.get("confirm") != "yes":
                 chosen = service.contacts_by_ids(ids)
                 return render("contacts/confirm_delete.html", contacts=chosen, form=form)
             done = service.bulk_delete(ids, actor_id=current_actor().id)
-            flash(f"Deleted {done} contact{'s' if done != 1 else ''}.")
+            notify(f"Deleted {done} contact{'s' if done != 1 else ''}.")
         else:
             raise Invalid({"action": "Pick re-assign or delete."})
     except CrmError as error:
@@ -116,7 +117,7 @@ def contact_new():
             form.customer_id.data = customer_id
     contact = _save_contact(form)
     if contact is not None:
-        flash(f"Created {contact.full_name}.")
+        notify(f"Created {contact.full_name}.")
         return redirect(url_for("crm.contact_detail", contact_id=contact.id))
     return render("contacts/form.html", 422 if form.errors else 200, form=form, contact=None)
 
@@ -129,7 +130,7 @@ def contact_edit(contact_id: int):
         form.company.data = ""
     saved = _save_contact(form, contact)
     if saved is not None:
-        flash(f"Saved {saved.full_name}.")
+        notify(f"Saved {saved.full_name}.")
         return redirect(url_for("crm.contact_detail", contact_id=saved.id))
     return render("contacts/form.html", 422 if form.errors else 200, form=form, contact=contact)
 
@@ -140,7 +141,7 @@ def contact_delete(contact_id: int):
     require_delete_permission()
     name = contact.full_name
     service.delete_contact(contact, actor_id=current_actor().id)
-    flash(f"Deleted {name}.")
+    notify(f"Deleted {name}.")
     return redirect(url_for("crm.contacts"))
 
 
@@ -174,7 +175,7 @@ def contact_add_note(contact_id: int):
     if form.validate_on_submit():
         try:
             activities.add_note(contact, form.body.data, actor_id=current_actor().id)
-            flash("Note added.")
+            notify("Note added.")
             return redirect(url_for("crm.contact_detail", contact_id=contact.id))
         except CrmError as error:
             form.body.errors = list(form.body.errors) + [error.message if not error.fields else
@@ -190,7 +191,7 @@ def contact_log_activity(contact_id: int):
         try:
             activities.log_activity(contact, type=form.type.data, subject=form.subject.data,
                                     due_date=form.due_date.data, actor_id=current_actor().id)
-            flash("Activity logged.")
+            notify("Activity logged.")
             return redirect(url_for("crm.contact_detail", contact_id=contact.id))
         except CrmError as error:
             form.subject.errors = list(form.subject.errors) + [error.message if not error.fields else
@@ -205,7 +206,7 @@ def contact_upload(contact_id: int):
     if form.validate_on_submit():
         try:
             attachments.upload(contact, form.file.data.stream, form.file.data.filename, actor_id=current_actor().id)
-            flash("File uploaded.")
+            notify("File uploaded.")
             return redirect(url_for("crm.contact_detail", contact_id=contact.id))
         except CrmError as error:
             form.file.errors = list(form.file.errors) + [error.message if error.status == 413 else
@@ -227,7 +228,7 @@ def contact_delete_attachment(contact_id: int, attachment_id: int):
     attachment = attachments.get_attachment(contact_id, attachment_id)
     name = attachment.filename
     attachments.delete(attachment)
-    flash(f"Deleted {name}.")
+    notify(f"Deleted {name}.")
     return redirect(url_for("crm.contact_detail", contact_id=contact_id))
 
 
@@ -245,7 +246,7 @@ def activities_page():
 def activity_complete(activity_id: int):
     activity = activities.get_activity(activity_id)
     activities.complete_activity(activity)
-    flash(f"Completed: {activity.subject}")
+    notify(f"Completed: {activity.subject}")
     nxt = request.form.get("next") or ""
     if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # local paths only
         nxt = url_for("crm.activities")

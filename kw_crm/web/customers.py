@@ -4,7 +4,7 @@ Forms post plain fields (CSRF through Flask-WTF's CSRFProtect); the services val
 refusal is shown beside the fields (422) or flashed on the page the admin came from (409/403)."""
 import math
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from .. import host
 from ..errors import CrmError, Invalid
@@ -12,6 +12,7 @@ from ..guard import current_actor, require_delete_permission
 from ..models import LIFECYCLE_STAGES
 from ..services import communications, customers
 from . import fail_back, render, web_bp
+from .notices import notify
 
 PAGE_SIZE = 50
 FORM_FIELDS = ("name", "lifecycle_stage", "lead_source", "billing_email", "owner_id", "health_score", "reason")
@@ -73,7 +74,7 @@ def customer_new():
         except CrmError as error:
             errors = error.fields or {"name": [error.message]}
         else:
-            flash(f"Customer {created['name']} created.")
+            notify(f"Customer {created['name']} created.")
             return redirect(url_for("crm.customer_detail", customer_id=created["id"]))
     return render("customers/form.html", status=422 if errors else 200, values=values, errors=errors,
                   stages=LIFECYCLE_STAGES, owners=_owners(), customer=None)
@@ -89,7 +90,7 @@ def customer_detail(customer_id):
 def customer_edit(customer_id):
     customer = customers.get_customer(customer_id)
     if customer["archived_at"] is not None:
-        flash("This customer is archived and cannot be edited.")
+        notify("This customer is archived and cannot be edited.", "error")
         return redirect(url_for("crm.customer_detail", customer_id=customer_id))
     values, errors = dict(customer), {}
     if request.method == "POST":
@@ -102,7 +103,7 @@ def customer_edit(customer_id):
         except CrmError as error:
             return fail_back(error, url_for("crm.customer_detail", customer_id=customer_id))
         else:
-            flash("Customer updated.")
+            notify("Customer updated.")
             return redirect(url_for("crm.customer_detail", customer_id=customer_id))
     return render("customers/form.html", status=422 if errors else 200, values=values, errors=errors,
                   stages=LIFECYCLE_STAGES, owners=_owners(values.get("owner_id")), customer=customer)
@@ -117,7 +118,7 @@ def customer_archive(customer_id):
         customers.archive_customer(customer_id, request.form.get("reason"), actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash("Customer archived. It is hidden from active views; its history is kept.")
+    notify("Customer archived. It is hidden from active views; its history is kept.")
     return redirect(back)
 
 
@@ -130,7 +131,7 @@ def customer_delete(customer_id):
         customers.delete_customer(customer_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Customer {customer['name']} deleted.")
+    notify(f"Customer {customer['name']} deleted.")
     return redirect(url_for("crm.customers"))
 
 
@@ -142,5 +143,5 @@ def customer_log_communication(customer_id):
                                          actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash("Communication logged.")
+    notify("Communication logged.")
     return redirect(back)

@@ -3,9 +3,7 @@ bulk stage tool), the new-deal form and the deal page with its actions.
 
 Forms post plain fields that go through the same marshmallow schema as the API (the amount is
 typed in currency units and turned into cents here), so the rules are the API's rules."""
-from decimal import Decimal, InvalidOperation
-
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -15,8 +13,9 @@ from ..guard import current_actor, require_delete_permission
 from ..models import Contact
 from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
 from ..services import audit, deals, pipeline_view, stages
-from ..services.currencies import ISO_4217_ACTIVE
+from ..services.currencies import ISO_4217_ACTIVE, format_amount, parse_amount
 from . import fail_back, render, web_bp
+from .notices import notify
 
 FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
                "customer_id", "notes", "closed_reason")
@@ -33,12 +32,9 @@ def _form_data(form, *, fields=FORM_FIELDS) -> dict:
         raw = form.get(name, "").strip()
         if name == "value":
             try:
-                amount = Decimal(raw or "0")
-                if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-                    raise InvalidOperation
-                cents = int(amount * 100)
-            except InvalidOperation:
-                errors["value_cents"] = ["Enter an amount such as 1234.50 (at most two decimals)."]
+                cents = parse_amount(raw or "0")
+            except ValueError as exc:
+                errors["value_cents"] = [str(exc)]
                 continue
             if not 0 <= cents <= MAX_VALUE_CENTS:
                 errors["value_cents"] = ["The amount must be between 0 and 10 000 000 000 000."]
@@ -112,13 +108,13 @@ def deals_bulk_stage():
     if request.referrer and request.referrer.startswith(request.host_url):
         back = request.referrer  # the board with its filters
     if not ids:
-        flash("Select at least one deal.")
+        notify("Select at least one deal.", "warning")
         return redirect(back)
     try:
         result = deals.bulk_stage(ids, request.form.get("stage", ""), actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, back)
-    flash(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
+    notify(f"Moved {len(result['moved'])} deal(s) to {result['stage']}.")
     return redirect(back)
 
 
@@ -138,7 +134,7 @@ def deal_new():
         except Invalid as error:
             errors = error.fields
         else:
-            flash(f"Deal \"{deal.title}\" created.")
+            notify(f"Deal \"{deal.title}\" created.")
             return redirect(url_for("crm.deal_detail", deal_id=deal.id))
     return render("deals/new.html", status=422 if errors else 200, values=values, errors=errors, **_choices())
 
@@ -162,10 +158,10 @@ def deal_detail(deal_id: int):
         except CrmError as error:  # 409: stale version or an edit rule
             errors = {"_form": [error.message]}
         else:
-            flash("Deal saved.")
+            notify("Deal saved.")
             return redirect(url_for("crm.deal_detail", deal_id=deal_id))
     if values is None:
-        values = {"title": deal.title, "value": f"{deal.value_cents / 100:.2f}", "currency": deal.currency,
+        values = {"title": deal.title, "value": format_amount(deal.value_cents), "currency": deal.currency,
                   "stage": deal.stage.key, "owner_id": deal.owner_id, "contact_id": deal.contact_id,
                   "customer_id": deal.customer_id, "notes": deal.notes or "", "closed_reason": deal.closed_reason or "",
                   "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else ""}
@@ -183,7 +179,7 @@ def _act(deal_id: int, action):
         message = action()
     except CrmError as error:
         return fail_back(error, back)
-    flash(message)
+    notify(message)
     return redirect(back)
 
 
@@ -225,5 +221,5 @@ def deal_delete(deal_id: int):
         deals.delete(deal_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, url_for("crm.deal_detail", deal_id=deal_id))
-    flash("Deal deleted.")
+    notify("Deal deleted.")
     return redirect(url_for("crm.deals"))

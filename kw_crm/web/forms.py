@@ -20,8 +20,8 @@ def choices(pairs) -> list:
     return [_Choice(value, label) for value, label in pairs]
 
 
-TYPE_LABELS = {"customer": "🏢 Customer", "contractor": "🔧 Contractor", "vendor": "📦 Vendor",
-               "partner": "🤝 Partner", "other": "Other"}
+TYPE_LABELS = {"customer": "Customer", "contractor": "Contractor", "vendor": "Vendor",
+               "partner": "Partner", "other": "Other"}  # icons: web/icons.py CONTACT_TYPE_ICONS
 
 
 def no_control_chars(_form, field):

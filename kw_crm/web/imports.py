@@ -12,7 +12,7 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, redirect, request, send_file, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -21,6 +21,7 @@ from ..errors import CrmError, TooLarge
 from ..services import importer
 from ..tenancy import require_tenant_id
 from . import admin_bp, render, web_bp
+from .notices import notify
 
 UPLOAD_ENDPOINTS = {"crm.import_page", "crm_admin.import_page",
                     "crm_api.import_preview", "crm_api.import_contacts"}
@@ -164,7 +165,7 @@ def import_run(token: str):
         store.release(token)
         raise
     store.store_result(token, result)
-    flash(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
+    notify(f"Imported: {result.created} created, {result.updated} updated, {result.skipped} skipped.")
     return redirect(_url("import_summary", token=token))
 
 

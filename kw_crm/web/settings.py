@@ -2,12 +2,13 @@
 move of the stage's deals)."""
 import re
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 
 from ..errors import CrmError, Invalid, NotFound
 from ..guard import current_actor
 from ..services import stages
 from . import fail_back, render, web_bp
+from .notices import notify
 
 
 def _rows_from_form(form) -> list[dict]:
@@ -56,7 +57,7 @@ def settings_page():
         except CrmError as error:
             errors = {"stages": [error.message]}
         else:
-            flash("Stages saved.")
+            notify("Stages saved.")
             return redirect(url_for("crm.settings"))
     current = stages.list_stages()
     return render("settings/stages.html", status=422 if errors else 200, stages=current,
@@ -71,5 +72,5 @@ def settings_delete_stage(key: str):
         raise
     except CrmError as error:
         return fail_back(error, url_for("crm.settings"))
-    flash(f"Stage {key.upper()} deleted" + (f"; {moved} deal(s) moved." if moved else "."))
+    notify(f"Stage {key.upper()} deleted" + (f"; {moved} deal(s) moved." if moved else "."))
     return redirect(url_for("crm.settings"))
