@@ -26,10 +26,10 @@ def _owner_chart(report: dict, currency: str) -> charts.Chart:
 
 def _aging_chart(report: dict, currency: str) -> charts.Chart:
     cells = [a for a in report["aging"] if a["currency"] == currency]
-    rows = [{"label": f"{a['bucket']} days", "values": {"value": a["value_cents"]},
-             "texts": {"value": f"{a['count']} deals · {format_money(a['value_cents'], currency)}"}} for a in cells]
+    rows = [{"label": f"{a['bucket']} days", "values": {"aging": a["value_cents"]},
+             "texts": {"aging": f"{a['count']} deals · {format_money(a['value_cents'], currency)}"}} for a in cells]
     return charts.bars(f"aging-{currency.lower()}", f"Pipeline aging, {currency}", rows,
-                       series=[("value", "Open deals")], table_head=["Days open", "Deals and value"],
+                       series=[("aging", "Open deals")], table_head=["Days open", "Deals and value"],
                        describe="Open deals by days since they were created: "
                                 + "; ".join(f"{a['bucket']} days: {a['count']}" for a in cells) + ".")
 
