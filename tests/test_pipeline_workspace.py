@@ -140,11 +140,13 @@ def test_table_filters_and_bad_input(admin_client, other_admin, crm_scope, tenan
     bulk_deals(crm_scope, tenant, [people["Ada Owner"].id], 3)
     assert soup(admin_client.get(f"/crm/deals/table?owner_id={people['Bob Owner'].id}")).select_one(
         "#deal-total").get_text().startswith("0 deals")
-    for query, field in (("sort=price", "sort"), ("page=0", "page"), ("page=abc", "page"), ("stage=NOPE", "stage"),
-                         (f"owner_id={other_admin.id}", "owner_id"), ("owner_id=x", "owner_id"), ("q=" + "a" * 201, "q")):
+    for query, message in (("sort=price", "sort must be one of"), ("page=0", "page must be a whole number"),
+                           ("page=abc", "page must be a whole number"), ("stage=NOPE", "Unknown stage"),
+                           (f"owner_id={other_admin.id}", "No user"), ("owner_id=x", "No user"),
+                           ("q=" + "a" * 201, "at most 200 characters")):
         response = admin_client.get(f"/crm/deals/table?{query}")
         assert response.status_code == 422, query
-        assert f"<li>{field}: " in response.get_data(as_text=True)
+        assert message in response.get_data(as_text=True), query
     assert admin_client.get(f"/crm/deals?owner_id={other_admin.id}").status_code == 422
 
 
