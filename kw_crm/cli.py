@@ -75,7 +75,7 @@ def import_file(file, tenant_name, batch_size):
     with open(file, "rb") as handle, tenant_scope(tenant_id), click.progressbar(
             length=os.path.getsize(file), label="Importing", item_show_func=describe,
             file=sys.stderr) as bar:
-        def progress(rows_read):
+        def progress(rows_read, _result=None):
             state["rows"] = rows_read - 1  # spreadsheet row number -> data rows
             bar.update(max(handle.tell() - bar.pos, 0), current_item=rows_read)
 

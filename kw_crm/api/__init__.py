@@ -83,4 +83,4 @@ def index():
         rule.rule for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("crm_api.")))
 
 
-from . import contacts, customers, deals, forecast, imports  # noqa: E402,F401
+from . import contacts, customers, deals, forecast, import_jobs, imports  # noqa: E402,F401

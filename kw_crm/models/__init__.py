@@ -6,9 +6,10 @@ from .audit import AuditEvent
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
 from .deal import Deal, Stage
+from .import_job import IMPORT_KINDS, IMPORT_STATUSES, ImportJob
 from .job import JOB_STATUSES, Job
 
 __all__ = [
-    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity",
-    "Attachment", "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "Job", "Note", "Stage",
+    "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "IMPORT_KINDS", "IMPORT_STATUSES", "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity",
+    "Attachment", "AuditEvent", "Communication", "Contact", "CustomerProfile", "Deal", "ImportJob", "Job", "Note", "Stage",
 ]

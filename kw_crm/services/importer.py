@@ -9,10 +9,10 @@ The pieces, in the order a file meets them:
   spaces/underscores/dashes ignored, with the aliases real exports use) and refuses a file that
   lacks a required column before anything is written.
 * :func:`clean_row` turns one record into contact values or a reason to skip it.
-* :func:`import_contacts` writes batches with one multi-row ``INSERT ... ON CONFLICT
-  (tenant_id, email_key) DO UPDATE`` each, after one ``SELECT`` of the batch's existing
-  emails (which makes the created/updated counts exact), all in one transaction: a failure
-  anywhere leaves the database as it was.
+* :func:`import_contacts` hands the valid rows batch by batch to a writer of
+  :mod:`kw_crm.services.import_writers` (SQLite: multi-row upsert; PostgreSQL: ``COPY`` into a
+  temporary table and set-based upsert from it), with exact created/updated counts, all in one
+  transaction: a failure anywhere leaves the database as it was.
 
 Rules: rows are applied in file order, so for an email that appears twice the last row wins
 (and the later rows count as updated). An empty cell never erases a stored value. Imported
@@ -26,10 +26,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import chain
-from operator import itemgetter
 
-from sqlalchemy import DateTime, bindparam, func, literal_column, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, signals
@@ -37,6 +34,7 @@ from ..csvsafe import safe_cell
 from ..errors import CrmError, Invalid
 from ..models.contact import CONTACT_STATUSES, Contact
 from ..tenancy import require_tenant_id
+from .import_writers import writer_for
 
 BATCH_SIZE = 1000
 PREVIEW_ROWS = 10
@@ -58,8 +56,6 @@ ALIASES = {
     "job_title": ("jobtitle", "title", "position", "jobposition"),
     "status": ("status", "contactstatus", "leadstatus"),
 }
-ROW_COLUMNS = ("tenant_id", "first_name", "last_name", "email", "phone", "company", "job_title", "status",
-               "type", "is_decision_maker")
 MAX_LENGTHS = {name: Contact.__table__.c[name].type.length for name in FIELDS if name != "status"}
 
 
@@ -337,10 +333,13 @@ class _SkipLog:
         return self.file
 
 
-def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None) -> ImportResult:
+def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None, before_commit=None) -> ImportResult:
     """Import the CSV in ``binary`` into the bound tenant in one transaction and commit.
 
-    ``progress(rows_read)`` is called after each batch (the CLI's progress bar). Raises
+    ``progress(rows_read, result)`` is called after each batch (the CLI's progress bar, an import
+    job's live counts; it may raise to abandon the import, which then writes nothing), and
+    ``before_commit(result)`` inside the transaction just before it commits (an import job
+    records its outcome there, so outcome and rows commit together). Raises
     :class:`~kw_crm.errors.Invalid` for a file that cannot be imported (nothing written) and
     :class:`ImportFailed` when the database refuses a batch (everything rolled back)."""
     tenant_id = require_tenant_id()
@@ -348,7 +347,7 @@ def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None) -> I
     columns = map_headers(source.header)
     result = ImportResult(tenant_id=tenant_id, ignored_columns=columns.ignored)
     skips = _SkipLog(source.header)
-    writer = _BatchWriter(tenant_id, columns)
+    writer = writer_for(tenant_id, [name for name in FIELDS if name in columns.index])
     batch: list[tuple[int, dict]] = []
     last_row = 1
     try:
@@ -369,15 +368,17 @@ def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None) -> I
                 writer.write(batch, result)
                 batch = []
                 if progress:
-                    progress(row_number)
+                    progress(row_number, result)
         if batch:
             writer.write(batch, result)
         if progress:
-            progress(last_row)
+            progress(last_row, result)
         signals.send_after_commit(db.session, signals.contacts_imported, result)
         result.skipped_csv = skips.close()
+        if before_commit:
+            before_commit(result)
         db.commit()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, *writer.driver_errors) as exc:
         db.session.rollback()
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
         raise ImportFailed(f"The import stopped near row {last_row} and nothing was imported: {detail}") from exc
@@ -386,119 +387,3 @@ def import_contacts(binary, *, batch_size: int = BATCH_SIZE, progress=None) -> I
         raise
     return result
 
-
-class _BatchWriter:
-    """One SELECT of a batch's existing emails, then one multi-row upsert per batch."""
-
-    def __init__(self, tenant_id: int, columns: ColumnMap):
-        self.tenant_id = tenant_id
-        self.table = Contact.__table__
-        self.fields = [name for name in FIELDS if name in columns.index]
-        self.dialect = db.session.get_bind().dialect.name
-        self.max_id_before = 0
-        self._statement = None
-        self._sql_cache: dict[int, str] = {}
-        self._defaults = {"tenant_id": tenant_id, "email": None, "phone": None, "company": None,
-                          "job_title": None, "status": "lead", "type": "customer", "is_decision_maker": False}
-        c = self.table.c
-        self._existing = select(c.email_key, c.id, c.status).where(
-            c.tenant_id == bindparam("tenant_id"), c.email_key.in_(bindparam("keys", expanding=True)))
-
-    def start(self) -> None:
-        # Contacts with a larger id were created by this import: a later row with their email
-        # is a duplicate within the file, which is how duplicates are counted without keeping
-        # every email of a million-row file in memory.
-        self.max_id_before = db.session.scalar(select(func.coalesce(func.max(self.table.c.id), 0))) or 0
-
-    def _insert(self):
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - the CRM supports SQLite and PostgreSQL
-            raise CrmError(f"Bulk import is not supported on {self.dialect}.")
-        return insert(self.table)
-
-    def write(self, batch: list[tuple[int, dict]], result: ImportResult) -> None:
-        # Rows are applied in file order: a later row with the same email merges over the
-        # earlier one (last non-empty value wins), so one statement never touches a row twice.
-        by_key: dict[str, dict] = {}
-        plain: list[dict] = []
-        repeats = 0
-        for _row, values in batch:
-            email = values.get("email")
-            if email is None:
-                plain.append(values)
-                continue
-            key = email.lower()
-            if key in by_key:
-                by_key[key].update(values)
-                repeats += 1
-            else:
-                by_key[key] = values
-
-        existing = {}
-        if by_key:
-            found = db.session.execute(self._existing, {"tenant_id": self.tenant_id, "keys": list(by_key)}).all()
-            existing = {key: (contact_id, status) for key, contact_id, status in found}
-
-        rows = []
-        for key, values in by_key.items():
-            stored = existing.get(key)
-            if stored is None:
-                result.created += 1
-            else:
-                result.updated += 1
-                if stored[0] > self.max_id_before:
-                    result.duplicates += 1
-                if "status" not in values:
-                    values["status"] = stored[1]  # the status column is NOT NULL: keep it explicitly
-            rows.append(self._new_row(values))
-        rows.extend(self._new_row(values) for values in plain)
-        result.created += len(plain)
-        result.updated += repeats
-        result.duplicates += repeats
-        if not rows:
-            return
-        sql = self._upsert_sql(len(rows))
-        values_of = self._row_values
-        db.session.connection().exec_driver_sql(sql, tuple(chain.from_iterable(map(values_of, rows))))
-
-    def _upsert_sql(self, count: int) -> str:
-        """The batch's multi-row upsert. SQLAlchemy builds it once per import from the dialect's
-        ``insert(...).on_conflict_do_update(...)`` with positional parameters; a batch repeats its
-        VALUES row ``count`` times. (Letting SQLAlchemy bind every row itself cost more Python
-        time than the database spent on the rows; see benchmarks/import_contacts.py.)"""
-        if self._statement is None:
-            self._statement = self._compile_upsert()
-        head, group, tail = self._statement
-        if count not in self._sql_cache:
-            self._sql_cache = {count: head + ", ".join([group] * count) + tail}
-        return self._sql_cache[count]
-
-    def _compile_upsert(self) -> tuple[str, str, str]:
-        c = self.table.c
-        # One timestamp for the whole import, inlined as SQL text made from a datetime (no input).
-        now = literal_column(f"'{db.utcnow().isoformat(sep=' ')}'", DateTime())
-        statement = self._insert().values(
-            {**{name: bindparam(name) for name in ROW_COLUMNS}, "created_at": now, "updated_at": now})
-        excluded = statement.excluded
-        # Names and the status always come from the file (status filled above); other fields
-        # only where the cell was not empty: an empty cell never erases stored data.
-        updates = {name: excluded[name] if name in ("first_name", "last_name", "email", "status")
-                   else func.coalesce(excluded[name], c[name]) for name in self.fields}
-        updates["updated_at"] = now
-        statement = statement.on_conflict_do_update(index_elements=[c.tenant_id, c.email_key], set_=updates)
-        bind_dialect = db.session.get_bind().dialect
-        dialect = type(bind_dialect)(paramstyle="qmark" if bind_dialect.name == "sqlite" else "format")
-        compiled = statement.compile(dialect=dialect)
-        if sorted(compiled.positiontup) != sorted(ROW_COLUMNS):  # pragma: no cover - guards the slicing
-            raise CrmError("Unexpected upsert parameters: " + ", ".join(compiled.positiontup))
-        self._row_values = itemgetter(*compiled.positiontup)
-        sql = str(compiled)
-        start = sql.index(" VALUES (") + len(" VALUES ")
-        end = sql.index(") ON CONFLICT", start) + 1
-        return sql[:start], sql[start:end], sql[end:]
-
-    def _new_row(self, values: dict) -> dict:
-        return {**self._defaults, **values}

@@ -12,25 +12,31 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import abort, current_app, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import SelectField
 
 from ..errors import CrmError, TooLarge
-from ..services import importer
-from ..tenancy import require_tenant_id
+from ..guard import current_actor
+from ..services import customer_importer, import_jobs, importer
+from ..tenancy import current_tenant_id, require_tenant_id
 from . import admin_bp, render, web_bp
 from .notices import notify
 
+KIND_LABELS = {"contacts": "Contacts", "customers": "Customers (companies)"}
+HISTORY_PAGE = 20
+
 UPLOAD_ENDPOINTS = {"crm.import_page", "crm_admin.import_page",
-                    "crm_api.import_preview", "crm_api.import_contacts"}
+                    "crm_api.import_preview", "crm_api.import_contacts", "crm_api.import_job_start"}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_SECONDS = 24 * 3600
 
 
 class UploadForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
+    kind = SelectField("What the file holds", choices=list(KIND_LABELS), default="contacts")
 
 
 class ConfirmForm(FlaskForm):
@@ -71,12 +77,18 @@ class UploadStore:
             abort(404)
         return self.folder / f"{token}{suffix}"
 
-    def save(self, upload) -> str:
+    def save(self, upload, kind: str = "contacts") -> str:
         self._forget_old()
         token = secrets.token_urlsafe(24)
         upload.save(self.path(token, ".csv"))  # streamed copy, never read whole
         (self.folder / f"{token}.name").write_text(os.path.basename(upload.filename or "upload.csv")[:200])
+        (self.folder / f"{token}.kind").write_text(kind)
         return token
+
+    def kind(self, token: str) -> str:
+        path = self.path(token, ".kind")
+        kind = path.read_text() if path.is_file() else "contacts"
+        return kind if kind in KIND_LABELS else "contacts"
 
     def upload(self, token: str) -> Path:
         path = self.path(token, ".csv")
@@ -126,27 +138,46 @@ def _url(endpoint: str, **values) -> str:
     return url_for(f"{request.blueprint}.{endpoint}", **values)
 
 
+def _upload_page(status: int = 200, form: UploadForm | None = None, error: CrmError | None = None):
+    """The upload form with the tenant's import history below it."""
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    history, total = [], 0
+    if current_tenant_id() is not None:  # a 413 is answered before the guard has run
+        history, total = import_jobs.history(HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
+    return render("import/upload.html", status, form=form or UploadForm(formdata=None), error=error,
+                  history=history, history_total=total, page=page, per_page=HISTORY_PAGE, kinds=KIND_LABELS)
+
+
 def import_page():
     form = UploadForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render("import/upload.html", 422, form=form)
-        token = UploadStore().save(form.file.data)
+            return _upload_page(422, form)
+        token = UploadStore().save(form.file.data, form.kind.data)
         return redirect(_url("import_preview", token=token))
-    return render("import/upload.html", form=form)
+    return _upload_page()
 
 
 def import_preview(token: str):
     store = UploadStore()
     path = store.upload(token)
+    kind = store.kind(token)
+    module = customer_importer if kind == "customers" else importer
     try:
         with path.open("rb") as handle:
-            preview = importer.preview(handle)
+            preview = module.preview(handle)
     except CrmError as error:
         path.unlink(missing_ok=True)
-        return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
-    return render("import/preview.html", preview=preview, token=token, form=ConfirmForm(),
-                  filename=store.filename(token), fields=importer.FIELDS)
+        return _upload_page(error.status, error=error)
+    return render("import/preview.html", preview=preview, token=token, form=ConfirmForm(), kind=kind,
+                  filename=store.filename(token), fields=module.FIELDS,
+                  as_job=_runs_as_job(kind, path.stat().st_size))
+
+
+def _runs_as_job(kind: str, size: int) -> bool:
+    """Customers always (the host creates each company), contacts above the size threshold."""
+    return kind == "customers" or size > current_app.config["CRM_IMPORT_JOB_THRESHOLD_BYTES"]
 
 
 def import_run(token: str):
@@ -154,13 +185,22 @@ def import_run(token: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    kind = store.kind(token)
     path = store.claim(token)
+    if _runs_as_job(kind, path.stat().st_size):
+        try:
+            record = import_jobs.start_from_file(path, store.filename(token), kind, actor_id=current_actor().id)
+        except CrmError as error:
+            store.release(token)
+            return _upload_page(error.status, error=error)
+        path.unlink(missing_ok=True)
+        return redirect(_url("import_job_page", import_id=record.id))
     try:
         with path.open("rb") as handle:
             result = importer.import_contacts(handle)
     except CrmError as error:
         store.release(token)
-        return render("import/upload.html", error.status, form=UploadForm(formdata=None), error=error)
+        return _upload_page(error.status, error=error)
     except BaseException:
         store.release(token)
         raise
@@ -182,11 +222,36 @@ def import_skipped(token: str):
                      download_name="skipped-rows.csv")
 
 
+def import_job_page(import_id: int):
+    """A job's live page: progress bar while it runs (survives a reload), outcome when done.
+    Any admin of the tenant may open it (the link can be shared)."""
+    record = import_jobs.get(import_id)
+    return render("import/job.html", job=import_jobs.as_dict(record), kinds=KIND_LABELS, form=ConfirmForm())
+
+
+def import_job_cancel(import_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        import_jobs.cancel(import_id)
+        flash("Cancelling: nothing of this import will be kept.")
+    except CrmError as error:
+        if error.status == 404:
+            raise
+        flash(error.message)
+    return redirect(_url("import_job_page", import_id=import_id))
+
+
+def import_job_skipped(import_id: int):
+    record = import_jobs.get(import_id)
+    return send_file(import_jobs.errors_csv(record), mimetype="text/csv", as_attachment=True,
+                     download_name=f"import-{record.id}-skipped-rows.csv")
+
+
 def _too_large(exc):
     if request.endpoint not in UPLOAD_ENDPOINTS:
         return exc  # another page's upload: its own (default) answer
-    error = TooLarge(too_large_message())
-    return render("import/upload.html", 413, form=UploadForm(formdata=None), error=error)
+    return _upload_page(413, error=TooLarge(too_large_message()))
 
 
 for blueprint in (web_bp, admin_bp):
@@ -195,4 +260,8 @@ for blueprint in (web_bp, admin_bp):
     blueprint.add_url_rule("/import/<token>", "import_run", import_run, methods=["POST"])
     blueprint.add_url_rule("/import/<token>/summary", "import_summary", import_summary)
     blueprint.add_url_rule("/import/<token>/skipped.csv", "import_skipped", import_skipped)
+    blueprint.add_url_rule("/import/jobs/<int:import_id>", "import_job_page", import_job_page)
+    blueprint.add_url_rule("/import/jobs/<int:import_id>/cancel", "import_job_cancel", import_job_cancel,
+                           methods=["POST"])
+    blueprint.add_url_rule("/import/jobs/<int:import_id>/skipped.csv", "import_job_skipped", import_job_skipped)
     blueprint.register_error_handler(RequestEntityTooLarge, _too_large)
