@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from . import features as feature_flags
+from .maildrop import maildrop
 from .models import ROLES, User, db
 
 
@@ -95,3 +96,4 @@ def register_cli(app):
     app.cli.add_command(features_cli)
     app.cli.add_command(create_user)
     app.cli.add_command(demo)
+    app.cli.add_command(maildrop)

@@ -31,7 +31,19 @@ def build_demo() -> list[str]:
             tenant_id=tenant.id, admin_id=admin.id):
         lines.extend(result or [])
     lines.extend(_seed_billing(tenant.id))
+    lines.extend(_capture_demo_mail(tenant.id))
     return lines
+
+
+def _capture_demo_mail(tenant_id: int) -> list[str]:
+    """A few mails through the mail-drop, so the CRM shows captured mail, a thread and the review
+    queue (a repeat run captures nothing new: message ids are stored once)."""
+    from pathlib import Path
+
+    from .maildrop import drop
+
+    counts = drop(tenant_id, Path(__file__).parent / "demo_mail")
+    return [f"mail: {counts['linked']} captured and linked, {counts['review']} waiting for review"]
 
 
 # Billing rows for a few demo companies, so the CRM workspace's billing panel has something to show.

@@ -18,6 +18,7 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
     app.config.setdefault("CRM_PAGE_SIZE", 50)
+    app.config.setdefault("CRM_MAX_CAPTURE_BYTES", 2 * 1024 * 1024)
     app.config.setdefault("CRM_IMPORT_JOB_THRESHOLD_BYTES", 1024 * 1024)  # larger files import as a job
     app.config.setdefault("CRM_IMPORT_PROGRESS_SECONDS", 0.5)
     app.config.setdefault("CRM_IMPORT_RETENTION_DAYS", 7)

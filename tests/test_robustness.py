@@ -35,7 +35,16 @@ def records(admin_client, crm_scope, tenant):
     upload = admin_client.post(f"/api/crm/contacts/{contact['id']}/attachments",
                                data={"file": (__import__("io").BytesIO(b"hello"), "a.txt")},
                                content_type="multipart/form-data").get_json()
-    return {"contact_id": contact["id"], "deal_id": deal["id"], "customer_id": contact["customer_id"],
+    review = admin_client.post("/api/crm/communications/capture", json={
+        "message_id": "<robust-review@x>", "direction": "inbound", "sender": "stranger@robust.test",
+        "recipients": ["me@us.test"], "occurred_at": "2026-11-01T10:00:00"}).get_json()
+    admin_client.patch(f"/api/crm/contacts/{contact['id']}", json={"email": "jane@robust.test"})
+    linked = admin_client.post("/api/crm/communications/capture", json={
+        "message_id": "<robust-linked@x>", "direction": "inbound", "sender": "jane@robust.test",
+        "recipients": ["me@us.test"], "occurred_at": "2026-11-01T10:00:00"}).get_json()["communication"]
+    return {"review_id": review["review_id"], "conversation_id": linked["conversation_id"],
+            "communication_id": linked["id"],
+            "contact_id": contact["id"], "deal_id": deal["id"], "customer_id": contact["customer_id"],
             "activity_id": activity["id"], "attachment_id": upload["id"], "key": "LEAD", "token": "x" * 32}
 
 

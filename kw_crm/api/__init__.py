@@ -1,6 +1,8 @@
 """The JSON API under /api/crm: thin views (schema -> service -> schema).
 
 Errors are always ``{"error": {"code", "message", "fields"?}}`` with the contract's statuses."""
+from datetime import date, datetime
+
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
@@ -70,6 +72,17 @@ def page_params() -> tuple[int, int]:
     return values["limit"], values["offset"]
 
 
+def jsonable(value):
+    """Dates in nested service dicts as ISO 8601 strings."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
 def list_response(items: list, total: int):
     response = jsonify(items)
     response.headers["X-Total-Count"] = str(total)
@@ -83,4 +96,4 @@ def index():
         rule.rule for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("crm_api.")))
 
 
-from . import contacts, customers, deals, forecast, import_jobs, imports  # noqa: E402,F401
+from . import communications, contacts, customers, deals, forecast, import_jobs, imports, risk  # noqa: E402,F401

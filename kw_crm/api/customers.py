@@ -1,28 +1,22 @@
-"""Customers, the communication log, the owner lookup and the dashboard (JSON)."""
+"""Customers, the owner lookup and the dashboard (JSON)."""
 import csv
 import io
-from datetime import date, datetime
 
 from flask import Response, jsonify, request, stream_with_context
 
 from ..guard import current_actor, require_delete_permission
-from ..schemas.customers import customer_out, customers_out
-from ..services import communications, customers, dashboard
-from . import api_bp, json_body, list_response, page_params
+from ..schemas.customers import (
+    ArchiveInput,
+    CustomerCreateInput,
+    CustomerUpdateInput,
+    customer_out,
+    customers_out,
+)
+from ..services import customers, dashboard
+from . import api_bp, jsonable, list_response, load, page_params
 
 EXPORT_COLUMNS = ("id", "name", "lifecycle_stage", "health_score", "lead_source", "billing_email", "owner_id",
                   "owner_name", "last_contacted_at", "archived_at", "archive_reason", "created_at")
-
-
-def _jsonable(value):
-    """Dates in nested workspace dicts as ISO 8601 strings."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @api_bp.get("/customers")
@@ -35,7 +29,7 @@ def customers_list():
 
 @api_bp.post("/customers")
 def customers_create():
-    created = customers.create_customer(json_body(), actor_id=current_actor().id)
+    created = customers.create_customer(load(CustomerCreateInput()), actor_id=current_actor().id)
     return jsonify(customer_out.dump(created)), 201
 
 
@@ -51,7 +45,7 @@ def customers_export():
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)
         for row in customers.iter_customers(filters):
-            writer.writerow([safe_cell(_jsonable(row[c])) for c in EXPORT_COLUMNS])
+            writer.writerow([safe_cell(jsonable(row[c])) for c in EXPORT_COLUMNS])
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -69,13 +63,13 @@ def customer_get(customer_id):
 
 @api_bp.patch("/customers/<int:customer_id>")
 def customer_update(customer_id):
-    return jsonify(customer_out.dump(customers.update_customer(customer_id, json_body(), actor_id=current_actor().id)))
+    return jsonify(customer_out.dump(customers.update_customer(customer_id, load(CustomerUpdateInput()), actor_id=current_actor().id)))
 
 
 @api_bp.post("/customers/<int:customer_id>/archive")
 def customer_archive(customer_id):
     require_delete_permission()
-    data = json_body()
+    data = load(ArchiveInput())
     return jsonify(customer_out.dump(customers.archive_customer(customer_id, data.get("reason"),
                                                                 actor_id=current_actor().id)))
 
@@ -93,20 +87,7 @@ def customer_workspace(customer_id):
     data = customers.workspace(customer_id)
     data["customer"] = customer_out.dump(data["customer"])
     data.pop("user_names")  # page-only helper; the API gives ids
-    return jsonify(_jsonable(data))
-
-
-@api_bp.get("/customers/<int:customer_id>/communications")
-def communications_list(customer_id):
-    limit, offset = page_params()
-    items, total = communications.list_communications(customer_id, limit, offset)
-    return list_response(items, total)
-
-
-@api_bp.post("/customers/<int:customer_id>/communications")
-def communications_create(customer_id):
-    entry = communications.log_communication(customer_id, json_body(), actor_id=current_actor().id)
-    return jsonify(entry), 201
+    return jsonify(jsonable(data))
 
 
 @api_bp.get("/users")
@@ -117,4 +98,4 @@ def users_lookup():
 
 @api_bp.get("/dashboard")
 def dashboard_summary():
-    return jsonify(_jsonable(dashboard.summary()))
+    return jsonify(jsonable(dashboard.summary()))

@@ -116,6 +116,8 @@ def list_stages():
 def replace_stages():
     data = request.get_json(silent=True)
     if isinstance(data, dict) and "stages" in data:
+        if set(data) - {"stages"}:
+            raise Invalid({key: ["Unknown field."] for key in sorted(set(data) - {"stages"})})
         data = data["stages"]
     if not isinstance(data, list):
         json_body()  # raises the standard 400 for a non-JSON body

@@ -1,43 +1,9 @@
 """Marshmallow schemas of the contacts API: input (strict, per-field messages) and output."""
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, fields, validate
 
-from ..db import MAX_ID
 from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX, SUBJECT_MAX
-
-
-def _no_control_chars(value: str) -> None:
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value) or "\x7f" in value:
-        raise ValidationError("Control characters are not allowed.")
-
-
-
-
-def Id(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
-def Text(max_length: int, *, required: bool = False, allow_none: bool = True, min_length: int = 0):
-    """A stripped string with a length range and no control characters."""
-    return fields.String(required=required, allow_none=allow_none and not required,
-                         validate=[validate.Length(min=min_length, max=max_length), _no_control_chars])
-
-
-class StrictSchema(Schema):
-    BLANK_IS_NONE: tuple[str, ...] = ()
-
-    class Meta:
-        unknown = RAISE
-
-    @pre_load
-    def _strip(self, data, **_kwargs):
-        if not isinstance(data, dict):
-            raise ValidationError("Expected a JSON object.")
-        data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        for name in self.BLANK_IS_NONE:
-            if data.get(name) == "":
-                data[name] = None
-        return data
+from .base import Id, StrictSchema, Text
 
 
 class ContactInput(StrictSchema):
@@ -129,6 +95,19 @@ class TimelineEntry(Schema):
     due_date = fields.Date()
     completed_at = fields.DateTime()
     owner_id = fields.Integer()
+    # communications (kind "communication"; created_at is when it happened)
+    channel = fields.String()
+    direction = fields.String()
+    preview = fields.String()
+    source = fields.String()
+    customer_id = fields.Integer()
+    deal_id = fields.Integer()
+    activity_id = fields.Integer()
+    conversation_id = fields.Integer()
+    logged_by_id = fields.Integer()
+    occurred_at = fields.DateTime()
+    provenance = fields.Function(lambda e: {k: v.isoformat() if hasattr(v, "isoformat") else v
+                                            for k, v in e["provenance"].items()} if "provenance" in e else None)
 
 
 class AttachmentOutput(Schema):

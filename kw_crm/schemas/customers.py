@@ -2,6 +2,8 @@
 the services so the pages and the API share them)."""
 from marshmallow import Schema, fields
 
+from .base import PassThrough, StrictSchema
+
 
 class CustomerOut(Schema):
     id = fields.Integer()
@@ -35,3 +37,32 @@ class WorkspaceOut(Schema):
 
 customer_out = CustomerOut()
 customers_out = CustomerOut(many=True)
+
+
+class CustomerCreateInput(StrictSchema):
+    """Names the fields a new customer may carry; their rules live in ``services.customers`` (the
+    pages share them). ``health_score`` is known so the service can say why it is refused."""
+
+    name = PassThrough()
+    lifecycle_stage = PassThrough()
+    lead_source = PassThrough()
+    billing_email = PassThrough()
+    owner_id = PassThrough()
+    health_score = PassThrough()
+
+
+class CustomerUpdateInput(StrictSchema):
+    lifecycle_stage = PassThrough()
+    health_score = PassThrough()
+    lead_source = PassThrough()
+    billing_email = PassThrough()
+    owner_id = PassThrough()
+    reason = PassThrough()
+    # known, so the service can say they cannot be changed here
+    name = PassThrough()
+    id = PassThrough()
+    archived_at = PassThrough()
+
+
+class ArchiveInput(StrictSchema):
+    reason = PassThrough()

@@ -2,10 +2,11 @@
 
 Money is strict: ``value_cents`` must be a JSON integer 0..10^15 — no floats (even 10.0), no
 strings, no booleans — so no amount is ever silently rounded."""
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from ..db import MAX_ID
 from ..services.currencies import normalise
+from .base import StrictSchema
 
 MAX_VALUE_CENTS = 10**15
 
@@ -35,7 +36,7 @@ class Trimmed(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-class DealSchema(Schema):
+class DealSchema(StrictSchema):
     title = Trimmed(required=True, validate=validate.Length(1, 200, error="A title of 1-200 characters is required."))
     value_cents = StrictInt(validate=validate.Range(0, MAX_VALUE_CENTS,
                                                     error="Must be between 0 and 10^15 cents."))
@@ -55,21 +56,21 @@ class DealUpdateSchema(DealSchema):
     version = StrictInt(validate=validate.Range(1, MAX_ID))
 
 
-class StageMoveSchema(Schema):
+class StageMoveSchema(StrictSchema):
     stage = fields.String(required=True, validate=validate.Length(min=1, max=40))
     reason = Trimmed(allow_none=True, validate=validate.Length(max=2_000))
 
 
-class CloseSchema(Schema):
+class CloseSchema(StrictSchema):
     outcome = fields.String(required=True, validate=validate.OneOf(("won", "lost")))
     reason = Trimmed(allow_none=True, validate=validate.Length(max=2_000))
 
 
-class ArchiveSchema(Schema):
+class ArchiveSchema(StrictSchema):
     reason = Trimmed(required=True, validate=validate.Length(
         1, 2_000, error="A reason (1-2000 characters) is required to archive a deal."))
 
 
-class BulkStageSchema(Schema):
+class BulkStageSchema(StrictSchema):
     ids = fields.List(StrictInt(validate=validate.Range(1, MAX_ID)), required=True, validate=validate.Length(min=1, max=500))
     stage = fields.String(required=True, validate=validate.Length(min=1, max=40))

@@ -7,7 +7,7 @@ from .. import host
 from ..db import commit, is_valid_id, session, utcnow
 from ..errors import CrmError, Invalid, NotFound
 from ..models import ACTIVITY_TYPES, Activity, Contact, Note
-from . import lifecycle
+from . import communications, lifecycle
 
 NOTE_MAX = 20_000
 SUBJECT_MAX = 255
@@ -76,7 +76,8 @@ def complete_activity(activity: Activity) -> Activity:
 
 
 def timeline(contact_id: int, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-    """Notes and activities of a contact, newest first, as uniform entries (four queries)."""
+    """Notes, activities and communications of a contact, newest first, as uniform entries
+    (seven queries: entries and count of each kind, and the people of the communications)."""
     window = limit + offset
     notes = session.scalars(select(Note).where(Note.contact_id == contact_id)
                             .order_by(Note.created_at.desc(), Note.id.desc()).limit(window))
@@ -87,9 +88,12 @@ def timeline(contact_id: int, limit: int = 100, offset: int = 0) -> tuple[list[d
     entries += [{"kind": "activity", "id": a.id, "created_at": a.created_at, "type": a.type, "subject": a.subject,
                  "description": a.description, "due_date": a.due_date, "completed_at": a.completed_at,
                  "owner_id": a.owner_id} for a in activities]
+    messages, message_total = communications.contact_timeline(contact_id, window)
+    entries += messages
     entries.sort(key=lambda e: (e["created_at"], e["kind"] == "activity", e["id"]), reverse=True)
     total = ((session.scalar(select(func.count(Note.id)).where(Note.contact_id == contact_id)) or 0)
-             + (session.scalar(select(func.count(Activity.id)).where(Activity.contact_id == contact_id)) or 0))
+             + (session.scalar(select(func.count(Activity.id)).where(Activity.contact_id == contact_id)) or 0)
+             + message_total)
     return entries[offset:offset + limit], total
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import host, signals
 from ..db import commit, contains_pattern, is_valid_id, session
 from ..errors import CrmError, Invalid, NotFound
-from ..models import CONTACT_TYPES, Activity, Attachment, Contact, Deal, Note
+from ..models import CONTACT_TYPES, Activity, Attachment, Communication, Contact, Deal, Note
 from ..models.contact import SEARCH_SEPARATOR, search_text
 from . import audit, lifecycle
 from .companies import find_or_create_customer
@@ -230,6 +230,12 @@ def _delete_rows(contacts: list[Contact], actor_id: int | None) -> list[str]:
         # (host_stub turns it on), and SQLite may reuse a deleted contact's id, which would hand
         # its timeline and files to a new contact. Linked deals get a new version (a concurrent
         # edit of one of them must not silently restore the link).
+        # Communications stay with their customer, unlinked from the contact and its activities.
+        session.execute(update(Communication).where(Communication.contact_id.in_(ids)).values(contact_id=None),
+                        execution_options={"synchronize_session": False})
+        session.execute(update(Communication).where(Communication.activity_id.in_(
+            select(Activity.id).where(Activity.contact_id.in_(ids)))).values(activity_id=None),
+            execution_options={"synchronize_session": False})
         for model in (Note, Activity, Attachment):
             session.execute(delete(model).where(model.contact_id.in_(ids)), execution_options={"synchronize_session": False})
         session.execute(update(Deal).where(Deal.contact_id.in_(ids)).values(contact_id=None, version=Deal.version + 1),

@@ -369,16 +369,13 @@ def workspace(customer_id) -> dict:
         select(Activity.id, Activity.type, Activity.subject, Activity.due_date, Activity.completed_at,
                Activity.created_at).where(Activity.customer_id == cid)
         .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(n)).mappings().all()
-    communications = session.execute(
-        select(Communication.id, Communication.channel, Communication.subject, Communication.summary,
-               Communication.source, Communication.logged_by_id, Communication.occurred_at)
-        .where(Communication.customer_id == cid)
-        .order_by(Communication.occurred_at.desc(), Communication.id.desc()).limit(n)).mappings().all()
+    from .communications import recent_for_customer  # the log's own shape, with provenance
+
+    communications = recent_for_customer(cid, n)
     trail = session.scalars(
         select(AuditEvent).where(AuditEvent.entity_type == "customer", AuditEvent.entity_id == cid)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(20)).all()
-    actor_ids = {e.actor_id for e in trail if e.actor_id} | {c["logged_by_id"] for c in communications
-                                                             if c["logged_by_id"]}
+    actor_ids = {e.actor_id for e in trail if e.actor_id}
     actor_ids |= {v for e in trail for v in (e.changes or {}).get("owner_id", []) if isinstance(v, int)}
     actor_ids |= {d["owner_id"] for d in deals if d["owner_id"]}
     User = host.user_model()
@@ -389,8 +386,7 @@ def workspace(customer_id) -> dict:
         "deals": {"items": [dict(d, owner_name=names.get(d["owner_id"])) for d in deals], "total": totals[0]},
         "contacts": {"items": [dict(c) for c in contacts], "total": totals[1]},
         "activities": {"items": [dict(a) for a in activities], "total": totals[2]},
-        "communications": {"items": [dict(c, logged_by_name=names.get(c["logged_by_id"])) for c in communications],
-                           "total": totals[3]},
+        "communications": {"items": communications, "total": totals[3]},
         "audit": [{"id": e.id, "action": e.action, "actor_id": e.actor_id, "actor_name": names.get(e.actor_id),
                    "changes": e.changes, "reason": e.reason, "created_at": e.created_at} for e in trail],
         "billing": host.customer_billing_summary(cid),

@@ -63,7 +63,8 @@ def summary() -> dict:
 
     since = utcnow() - timedelta(days=RECENT_DAYS)
     recent = session.scalar(with_profile(
-        select(func.count()).select_from(Communication).where(Communication.occurred_at >= since),
+        select(func.count()).select_from(Communication).where(Communication.occurred_at >= since,
+                                                              Communication.customer_id.is_not(None)),
         Communication.customer_id))
 
     return {

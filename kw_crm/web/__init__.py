@@ -22,6 +22,7 @@ CRM_NAV = [
     ("Activities", "crm.activities"),
     ("Dashboard", "crm.dashboard"),
     ("Forecast", "crm.forecast"),
+    ("Risk & Health", "crm.risk"),
 ]
 
 
@@ -88,4 +89,4 @@ def not_found(path: str):
     raise NotFound()
 
 
-from . import contacts, customers, dashboard, deals, forecast, imports, settings  # noqa: E402,F401
+from . import contacts, customers, dashboard, deals, forecast, imports, risk, settings  # noqa: E402,F401

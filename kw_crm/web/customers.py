@@ -9,8 +9,8 @@ from flask import redirect, request, url_for
 from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
-from ..models import LIFECYCLE_STAGES
-from ..services import communications, customers
+from ..models import CONVERSATION_STATUSES, LIFECYCLE_STAGES
+from ..services import capture_review, communications, conversations, customers
 from . import fail_back, render, web_bp
 from .notices import notify
 
@@ -83,7 +83,12 @@ def customer_new():
 @web_bp.route("/customers/<int:customer_id>")
 def customer_detail(customer_id):
     data = customers.workspace(customer_id)
-    return render("customers/workspace.html", ws=data, customer=data["customer"], channels=communications.CHANNELS)
+    status = request.args.get("conversations") or "open"
+    threads, threads_total = conversations.list_for_customer(
+        customer_id, conversations.parse_status(status) if status in CONVERSATION_STATUSES else None, 10, 0)
+    return render("customers/workspace.html", ws=data, customer=data["customer"], channels=communications.CHANNELS,
+                  conversations=threads, conversations_total=threads_total, conversation_filter=status,
+                  waiting_captures=capture_review.waiting_count())
 
 
 @web_bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
