@@ -45,9 +45,13 @@ def create_app(config: dict | None = None) -> Flask:
         MAIL_FROM="portal@example.com", MAIL_SERVER="localhost", MAIL_PORT=25,
         PLATFORM_DISABLED_PLUGINS=[],
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL") or None,
+        CELERY_QUEUE=os.environ.get("CELERY_QUEUE", "kw_portal"),
+        MAIL_FILE=os.environ.get("MAIL_FILE"),
     )
     app.config.update(config)
-    app.config.setdefault("MAIL_BACKEND", "memory" if app.config.get("TESTING") else "log")
+    app.config.setdefault("MAIL_BACKEND", os.environ.get("MAIL_BACKEND")
+                          or ("memory" if app.config.get("TESTING") else "log"))
 
     db.init_app(app)
     with app.app_context():
@@ -60,6 +64,10 @@ def create_app(config: dict | None = None) -> Flask:
     pm = loaded.manager
     pm.register(crm_impl, name="host_stub.crm")
     pm.register(crm_impl.TicketsTab(), name="host_stub.helpdesk")
+    if app.config["CELERY_BROKER_URL"]:  # jobs of plugins go to Celery; otherwise plugins run their own
+        from .tasks import CeleryJobs, make_celery
+
+        pm.register(CeleryJobs(make_celery(app)), name="host_stub.celery")
     state = HostState(pm, Mailer(app), loaded.errors)
     app.extensions["host_stub"] = state
     for names in pm.hook.platform_features():

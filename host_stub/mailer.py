@@ -1,5 +1,7 @@
 """The host's mailer. ``memory`` keeps messages in a list (tests, demo inspection), ``log``
-writes them to the log, ``smtp`` sends through ``MAIL_SERVER``."""
+writes them to the log, ``file`` appends them as JSON lines to ``MAIL_FILE`` (a mail sink that
+other processes — a Celery worker — can share), ``smtp`` sends through ``MAIL_SERVER``."""
+import json
 import logging
 import smtplib
 from email.message import EmailMessage
@@ -29,6 +31,9 @@ class Mailer:
             self.outbox.append(message)
         elif self.backend == "smtp":
             self._send_smtp(message)
+        elif self.backend == "file":
+            with open(self.app.config["MAIL_FILE"], "a", encoding="utf-8") as sink:
+                sink.write(json.dumps(message) + "\n")
         else:
             logging.getLogger("host_stub.mail").info("mail to %s: %s\n%s", to, subject, body)
             self.outbox.append(message)

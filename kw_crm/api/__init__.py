@@ -96,4 +96,15 @@ def index():
         rule.rule for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("crm_api.")))
 
 
-from . import communications, contacts, customers, deals, forecast, import_jobs, imports, risk  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    automation,
+    communications,
+    contacts,
+    customers,
+    deals,
+    forecast,
+    import_jobs,
+    imports,
+    products,
+    risk,
+)

@@ -20,6 +20,11 @@ DEFAULT_STAGES = (
     ("WON", "Won", 100, "won"),
     ("LOST", "Lost", 0, "lost"),
 )
+# automation on entering a stage (seed 004): follow-up days per open stage, finance hand-off
+DEFAULT_FOLLOWUP_DAYS = {"LEAD": 2, "QUALIFIED": 3, "PROPOSAL": 3, "NEGOTIATION": 2}
+DEFAULT_FINANCE_HANDOFF = ("NEGOTIATION", "WON")
+AUTOMATION_FIELDS = ("followup_days", "finance_handoff", "notify_owner")
+MAX_FOLLOWUP_DAYS = 365
 OUTCOMES = (None, "won", "lost")
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 MAX_STAGES = 30
@@ -34,7 +39,9 @@ def list_stages() -> list[Stage]:
     try:
         with session.begin_nested():
             for position, (key, label, probability, outcome) in enumerate(DEFAULT_STAGES):
-                session.add(Stage(key=key, label=label, probability=probability, position=position, outcome=outcome))
+                session.add(Stage(key=key, label=label, probability=probability, position=position, outcome=outcome,
+                                  followup_days=DEFAULT_FOLLOWUP_DAYS.get(key),
+                                  finance_handoff=key in DEFAULT_FINANCE_HANDOFF, notify_owner=False))
     except IntegrityError:
         pass  # a concurrent request created them first; read theirs
     else:
@@ -83,7 +90,8 @@ def _validate(items) -> list[dict]:
         if not isinstance(item, dict):
             errors[f"stages.{index}"] = ["Each stage must be an object."]
             continue
-        unknown = set(item) - {"key", "label", "probability", "position", "outcome", "stale_after_days"}
+        unknown = set(item) - {"key", "label", "probability", "position", "outcome", "stale_after_days",
+                               *AUTOMATION_FIELDS}
         if unknown:
             problems.append(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
         key = item.get("key")
@@ -109,10 +117,12 @@ def _validate(items) -> list[dict]:
             problems.append(f"stale_after_days must be empty or a whole number of days from 1 to {MAX_STALE_DAYS}.")
         elif stale is not None and outcome is not None:
             problems.append("stale_after_days applies to open stages only: closed deals do not go stale.")
+        automation = _automation_settings(item, problems)
         if problems:
             errors[f"stages.{index}"] = problems
         else:
-            row = {"key": key, "label": label, "probability": probability, "outcome": outcome, "position": index}
+            row = {"key": key, "label": label, "probability": probability, "outcome": outcome, "position": index,
+                   **automation}
             if "stale_after_days" in item:  # absent: the stage keeps its threshold
                 row["stale_after_days"] = stale
             cleaned.append(row)
@@ -124,6 +134,23 @@ def _validate(items) -> list[dict]:
         raise Invalid({"stages": f"There must be exactly one won stage and at least one lost stage "
                                  f"(got {won} won, {lost} lost)."})
     return cleaned
+
+
+def _automation_settings(item: dict, problems: list[str]) -> dict:
+    """The automation fields present in ``item`` (absent ones keep the stage's current value)."""
+    settings = {}
+    if "followup_days" in item:
+        days = item["followup_days"]
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                                 or not 0 <= days <= MAX_FOLLOWUP_DAYS):
+            problems.append(f"followup_days must be null (no follow-up) or a whole number from 0 to {MAX_FOLLOWUP_DAYS}.")
+        settings["followup_days"] = days
+    for name in ("finance_handoff", "notify_owner"):
+        if name in item:
+            if not isinstance(item[name], bool):
+                problems.append(f"{name} must be true or false.")
+            settings[name] = item[name]
+    return settings
 
 
 def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
@@ -150,11 +177,11 @@ def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
     for c in cleaned:
         stage = current.get(c["key"])
         if stage is None:
-            session.add(Stage(**c))
+            stage = Stage(**{"followup_days": None, "finance_handoff": False, "notify_owner": False, **c})
+            session.add(stage)
         else:
-            stage.label, stage.probability, stage.position, stage.outcome, stage.stale_after_days = (
-                c["label"], c["probability"], c["position"], c["outcome"],
-                c.get("stale_after_days", stage.stale_after_days))
+            for name, value in c.items():  # settings left out of the request keep their value
+                setattr(stage, name, value)
     audit.record("stages", 0, "replaced", actor_id=actor_id,
                  changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"], c.get("stale_after_days")]
                                      for c in cleaned]})
@@ -207,4 +234,6 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
 
 def serialise(stage: Stage) -> dict:
     return {"key": stage.key, "label": stage.label, "probability": stage.probability,
-            "position": stage.position, "outcome": stage.outcome, "stale_after_days": stage.stale_after_days}
+            "position": stage.position, "outcome": stage.outcome, "stale_after_days": stage.stale_after_days,
+            "followup_days": stage.followup_days, "finance_handoff": stage.finance_handoff,
+            "notify_owner": stage.notify_owner}

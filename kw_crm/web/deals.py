@@ -12,13 +12,13 @@ from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
 from ..models import Contact
 from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
-from ..services import audit, deals, pipeline_view, stages
+from ..services import audit, automation, deals, pipeline_view, products, stages
 from ..services.currencies import ISO_4217_ACTIVE, format_amount, parse_amount
 from . import fail_back, render, web_bp
 from .notices import notify
 
 FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
-               "customer_id", "notes", "closed_reason")
+               "customer_id", "product_id", "plan_id", "notes", "closed_reason")
 
 
 
@@ -40,7 +40,7 @@ def _form_data(form, *, fields=FORM_FIELDS) -> dict:
                 errors["value_cents"] = ["The amount must be between 0 and 10 000 000 000 000."]
                 continue
             data["value_cents"] = cents
-        elif name in ("owner_id", "contact_id", "customer_id"):
+        elif name in ("owner_id", "contact_id", "customer_id", "product_id", "plan_id"):
             if not raw and name == "customer_id":
                 continue  # "the contact's": the service fills it in from the contact
             if not raw:
@@ -68,6 +68,7 @@ def _choices() -> dict:
         "customers": _scalars(host.tenant_customers().order_by(Customer.name).limit(500)),
         "currencies": sorted(ISO_4217_ACTIVE),
         "default_currency": current_app.config["CRM_DEFAULT_CURRENCY"],
+        "catalogue": products.catalogue(), "product_required": products.required(),
     }
 
 
@@ -164,10 +165,12 @@ def deal_detail(deal_id: int):
         values = {"title": deal.title, "value": format_amount(deal.value_cents), "currency": deal.currency,
                   "stage": deal.stage.key, "owner_id": deal.owner_id, "contact_id": deal.contact_id,
                   "customer_id": deal.customer_id, "notes": deal.notes or "", "closed_reason": deal.closed_reason or "",
+                  "product_id": deal.product_id, "plan_id": deal.plan_id,
                   "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else ""}
     status = 409 if "_form" in errors else 422 if errors else 200
     return render("deals/detail.html", status=status, deal=deal, values=values, errors=errors,
                   history=audit.history("deal", deal.id, limit=20),
+                  automation_runs=automation.runs_for_deal(deal.id, limit=10),
                   contact=_scalars(select(Contact).where(Contact.id == deal.contact_id)) if deal.contact_id else [],
                   **_choices())
 

@@ -16,6 +16,7 @@ def _rows_from_form(form) -> list[dict]:
     keys, labels = form.getlist("key"), form.getlist("label")
     probabilities, outcomes, positions = form.getlist("probability"), form.getlist("outcome"), form.getlist("position")
     stale_days = form.getlist("stale_after_days") or [None] * len(keys)  # a form without the column keeps them
+    automation = _automation_columns(form, len(keys))
     if not (len(keys) == len(labels) == len(probabilities) == len(outcomes) == len(positions) == len(stale_days)):
         raise Invalid({"stages": "The form was incomplete; reload the page."})
     rows = []
@@ -31,7 +32,8 @@ def _rows_from_form(form) -> list[dict]:
             order = float(position)
         except ValueError:
             order = float(index)
-        row = {"key": key, "label": label, "probability": probability_value, "outcome": outcome or None}
+        row = {"key": key, "label": label, "probability": probability_value, "outcome": outcome or None,
+               **automation[index]}
         if stale is not None:
             row["stale_after_days"] = _whole_number(stale.strip()) if stale.strip() else None
         rows.append((order, index, row))
@@ -44,6 +46,23 @@ def _whole_number(raw: str):
         return int(raw)
     except ValueError:
         return raw
+
+
+def _automation_columns(form, count: int) -> list[dict]:
+    """Per row the stage's automation settings (follow-up days blank = none; yes/no selects,
+    since unticked checkboxes would not keep the rows aligned). Old forms without them: {}."""
+    days, handoff, notify = form.getlist("followup_days"), form.getlist("finance_handoff"), form.getlist("notify_owner")
+    if not days and not handoff and not notify:
+        return [{} for _ in range(count)]
+    if not (len(days) == len(handoff) == len(notify) == count):
+        raise Invalid({"stages": "The form was incomplete; reload the page."})
+    columns = []
+    for raw_days, raw_handoff, raw_notify in zip(days, handoff, notify, strict=True):
+        raw_days = raw_days.strip()
+        columns.append({"followup_days": int(raw_days) if raw_days.isdigit() and len(raw_days) <= 4
+                        else (None if not raw_days else raw_days),
+                        "finance_handoff": raw_handoff == "1", "notify_owner": raw_notify == "1"})
+    return columns
 
 
 @web_bp.route("/settings", methods=["GET", "POST"], endpoint="settings")
