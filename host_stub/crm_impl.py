@@ -61,10 +61,10 @@ def crm_create_customer(tenant_id, name, fields):
 
 
 @hookimpl
-def crm_send_mail(to, subject, body):
+def crm_send_mail(to, subject, body, message_id):
     from flask import current_app
 
-    current_app.extensions["host_stub"].mailer.send(to, subject, body)
+    current_app.extensions["host_stub"].mailer.send(to, subject, body, message_id=message_id)
     return True
 
 

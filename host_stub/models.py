@@ -53,12 +53,24 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(10), default="STAFF")
     active: Mapped[bool] = mapped_column(default=True)
     permissions: Mapped[list] = mapped_column(JSON, default=list)
+    # Bumped by logout and password changes: session cookies of older generations stop working.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
 
+    def get_id(self) -> str:
+        """What the session cookie stores: the id and the session generation it was issued in."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session cookie issued so far (server-side: the cookie cannot be recalled)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def set_password(self, password: str) -> None:
+        if self.password_hash:
+            self.end_sessions()  # a new password ends the sessions the old one opened
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:

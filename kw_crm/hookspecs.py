@@ -76,9 +76,14 @@ def crm_create_customer(tenant_id, name, fields):
 
 
 @hookspec(firstresult=True)
-def crm_send_mail(to, subject, body):
-    """Called by the CRM's outbox after commit (e.g. the deal-won mail). Send it now; raise
-    any exception when the mail could not be handed over, and the CRM will retry later."""
+def crm_send_mail(to, subject, body, message_id):
+    """Called by the CRM's mail job after commit (e.g. the deal-won mail). Send it now, with
+    ``message_id`` as its Message-ID header (the same on every attempt; an implementation that
+    does not declare the argument still works). ``to`` and ``subject`` are single-line.
+    Raise any exception when the mail could not be handed over, and the CRM will retry later —
+    unless the exception has a true ``delivery_uncertain`` attribute (the server may have got
+    the mail: e.g. the connection died after the message data was sent): then the CRM records
+    the mail as failed with that reason and never resends it blindly."""
 
 
 @hookspec(firstresult=True)

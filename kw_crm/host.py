@@ -78,8 +78,8 @@ def create_customer(name: str, **fields):
     return _hook().crm_create_customer(tenant_id=require_tenant_id(), name=name.strip(), fields=fields)
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    _hook().crm_send_mail(to=to, subject=subject, body=body)
+def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None) -> None:
+    _hook().crm_send_mail(to=to, subject=subject, body=body, message_id=message_id)
 
 
 def layout_template() -> str:

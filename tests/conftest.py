@@ -63,6 +63,10 @@ def app(database_url, tmp_path_factory):
         # deal tests are about other rules, so the product tests switch it on themselves
         "CRM_REQUIRE_PRODUCT": False,
         "CELERY_BROKER_URL": None,  # jobs run in the test process; tests/test_celery.py starts a worker
+        # Login throttling counts in the shared store production uses (one key prefix per run,
+        # so parallel runs never share counters).
+        "RATELIMIT_STORAGE_URI": os.environ.get("KW_TEST_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"),
+        "RATELIMIT_KEY_PREFIX": unique("kw-test-limits"),
     })
     app.test_client_class = CrmClient
     with app.app_context():

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host
-from ..db import commit, contains_pattern, session, utcnow
+from ..db import commit, contains_pattern, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import (
     LIFECYCLE_STAGES,
@@ -113,11 +113,9 @@ def _clean_profile_fields(data: dict, errors: dict) -> dict:
         clean["billing_email"] = email
     if "owner_id" in data and data["owner_id"] not in (None, ""):
         owner_id = data["owner_id"]
-        try:
-            owner_id = int(owner_id) if not isinstance(owner_id, bool) else None
-        except (TypeError, ValueError):
-            owner_id = None
-        if owner_id is None or host.active_tenant_user(owner_id) is None:
+        if not is_valid_id(owner_id):  # a JSON integer: "5", 5.7 and true are not user ids
+            errors["owner_id"] = ["Must be a user id (a whole number)."]
+        elif host.active_tenant_user(owner_id) is None:
             errors["owner_id"] = ["Pick an active user of your organisation."]
         clean["owner_id"] = owner_id
     elif "owner_id" in data:

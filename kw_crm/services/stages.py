@@ -136,6 +136,12 @@ def _validate(items) -> list[dict]:
     return cleaned
 
 
+def removes_stages(items) -> bool:
+    """Would ``replace_stages(items)`` delete a stage? (Deleting needs ``crm.delete``.)"""
+    wanted = {c["key"] for c in _validate(items)}
+    return any(key not in wanted for key in (s.key for s in list_stages()))
+
+
 def _automation_settings(item: dict, problems: list[str]) -> dict:
     """The automation fields present in ``item`` (absent ones keep the stage's current value)."""
     settings = {}

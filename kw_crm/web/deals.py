@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import parse_id
 from ..models import Contact
 from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
 from ..services import audit, automation, deals, pipeline_view, products, stages
@@ -45,8 +46,8 @@ def _form_data(form, *, fields=FORM_FIELDS) -> dict:
                 continue  # "the contact's": the service fills it in from the contact
             if not raw:
                 data[name] = None
-            elif raw.isdigit() and len(raw) <= 10:
-                data[name] = int(raw)
+            elif parse_id(raw) is not None:
+                data[name] = parse_id(raw)
             else:
                 errors[name] = ["Choose from the list."]
         elif name == "expected_close_date":
@@ -104,7 +105,7 @@ def deals_table():
 
 @web_bp.post("/deals/bulk-stage")
 def deals_bulk_stage():
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) <= 10]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i is not None]
     back = url_for("crm.deals", closed=request.form.get("closed") or None)
     if request.referrer and request.referrer.startswith(request.host_url):
         back = request.referrer  # the board with its filters
@@ -122,8 +123,8 @@ def deals_bulk_stage():
 @web_bp.route("/deals/new", methods=["GET", "POST"])
 def deal_new():
     values = {"currency": current_app.config["CRM_DEFAULT_CURRENCY"], "owner_id": current_actor().id,
-              "contact_id": request.args.get("contact_id", type=int),
-              "customer_id": request.args.get("customer_id", type=int)}
+              "contact_id": parse_id(request.args.get("contact_id")),
+              "customer_id": parse_id(request.args.get("customer_id"))}
     errors = {}
     if request.method == "POST":
         values = request.form.to_dict()
@@ -150,7 +151,7 @@ def deal_detail(deal_id: int):
             version = request.form.get("version", "")
             fields = FORM_FIELDS if not deals.is_closed(deal) else ("notes", "closed_reason")
             data = DealUpdateSchema().load(_form_data(request.form, fields=fields), partial=True)
-            deals.update(deal_id, data, version=int(version) if version.isdigit() and len(version) <= 10 else None,
+            deals.update(deal_id, data, version=parse_id(version),
                          actor_id=current_actor().id)
         except ValidationError as error:
             errors = error.messages
@@ -209,8 +210,10 @@ def deal_close(deal_id: int):
 
 @web_bp.post("/deals/<int:deal_id>/archive")
 def deal_archive(deal_id: int):
+    deals.get(deal_id)
+    require_delete_permission()  # a refusal is the 403 page, never a redirect
+
     def archive():
-        require_delete_permission()
         deals.archive(deal_id, request.form.get("reason", "")[:2000], actor_id=current_actor().id)
         return "Deal archived."
     return _act(deal_id, archive)
@@ -219,8 +222,8 @@ def deal_archive(deal_id: int):
 @web_bp.post("/deals/<int:deal_id>/delete")
 def deal_delete(deal_id: int):
     deals.get(deal_id)
+    require_delete_permission()
     try:
-        require_delete_permission()
         deals.delete(deal_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, url_for("crm.deal_detail", deal_id=deal_id))

@@ -4,8 +4,8 @@ import re
 
 from flask import redirect, request, url_for
 
-from ..errors import CrmError, Invalid, NotFound
-from ..guard import current_actor
+from ..errors import CrmError, Forbidden, Invalid, NotFound
+from ..guard import current_actor, require_delete_permission
 from ..services import stages
 from . import fail_back, render, web_bp
 from .notices import notify
@@ -70,7 +70,12 @@ def settings_page():
     errors = {}
     if request.method == "POST":
         try:
-            stages.replace_stages(_rows_from_form(request.form), actor_id=current_actor().id)
+            rows = _rows_from_form(request.form)
+            if stages.removes_stages(rows):
+                require_delete_permission()
+            stages.replace_stages(rows, actor_id=current_actor().id)
+        except Forbidden:
+            raise  # the 403 page, not a message on the form
         except Invalid as error:
             errors = error.fields
         except CrmError as error:
@@ -85,6 +90,7 @@ def settings_page():
 
 @web_bp.post("/settings/stages/<key>/delete")
 def settings_delete_stage(key: str):
+    require_delete_permission()
     try:
         moved = stages.delete_stage(key, move_to=request.form.get("move_to") or None, actor_id=current_actor().id)
     except NotFound:
