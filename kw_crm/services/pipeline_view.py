@@ -156,7 +156,7 @@ def board(filters: Filters, *, stages: list[Stage] | None = None, user_names: di
             select(Deal.stage_id, Deal.currency, func.count(Deal.id), func.coalesce(func.sum(Deal.value_cents), 0))
             .where(*conditions).group_by(Deal.stage_id, Deal.currency).order_by(Deal.stage_id, Deal.currency)):
         totals.setdefault(stage_id, []).append({"currency": currency, "count": count, "value_cents": int(value)})
-    with_cards = [s for s in stages if (s.outcome is None or filters.include_closed) and totals.get(s.id)]
+    with_cards = [s for s in stages if s.outcome is None or filters.include_closed]
     cards: dict[int, list] = {s.id: [] for s in stages}
     if with_cards:
         tenant_id = require_tenant_id()
