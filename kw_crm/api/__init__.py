@@ -94,6 +94,7 @@ def index():
 
 
 from . import (  # noqa: E402,F401
+    activities,
     automation,
     communications,
     contacts,
