@@ -126,6 +126,7 @@ from . import (  # noqa: E402,F401
     customers,
     deals,
     exports,
+    forecast,
     import_jobs,
     imports,
     products,

@@ -97,6 +97,7 @@ from . import (  # noqa: E402,F401
     customers,
     dashboard,
     deals,
+    forecast,
     imports,
     risk,
     settings,
