@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 
-from . import crm_impl, features
+from . import crm_impl, features, security
 from .mailer import Mailer
 from .models import User, db
 from .plugins import init_plugins, load_plugins
@@ -38,16 +38,24 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config = dict(config or {})
     app.config.update(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
         SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL")
         or f"sqlite:///{Path(app.instance_path) / 'portal.db'}",
         PORTAL_DEFAULT_FEATURES=["crm"],
         MAIL_FROM="portal@example.com", MAIL_SERVER="localhost", MAIL_PORT=25,
         PLATFORM_DISABLED_PLUGINS=[],
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=1024 * 1024,  # bodies of host routes; CRM routes set their own limits
+        CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL") or None,
+        CELERY_QUEUE=os.environ.get("CELERY_QUEUE", "kw_portal"),
+        MAIL_FILE=os.environ.get("MAIL_FILE"),
     )
     app.config.update(config)
-    app.config.setdefault("MAIL_BACKEND", "memory" if app.config.get("TESTING") else "log")
+    app.config["SECRET_KEY"] = security.resolve_secret_key(
+        app, config.get("SECRET_KEY") or os.environ.get("SECRET_KEY"))
+    app.session_interface = security.SessionInterface()
+    app.after_request(security.security_headers)
+    app.config.setdefault("MAIL_BACKEND", os.environ.get("MAIL_BACKEND")
+                          or ("memory" if app.config.get("TESTING") else "log"))
 
     db.init_app(app)
     with app.app_context():
@@ -55,11 +63,16 @@ def create_app(config: dict | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_foreign_keys)
     csrf.init_app(app)
     login_manager.init_app(app)
+    security.init_limiter(app)
 
     loaded = load_plugins(set(app.config["PLATFORM_DISABLED_PLUGINS"]))
     pm = loaded.manager
     pm.register(crm_impl, name="host_stub.crm")
     pm.register(crm_impl.TicketsTab(), name="host_stub.helpdesk")
+    if app.config["CELERY_BROKER_URL"]:  # jobs of plugins go to Celery; otherwise plugins run their own
+        from .tasks import CeleryJobs, make_celery
+
+        pm.register(CeleryJobs(make_celery(app)), name="host_stub.celery")
     state = HostState(pm, Mailer(app), loaded.errors)
     app.extensions["host_stub"] = state
     for names in pm.hook.platform_features():
@@ -85,9 +98,16 @@ def _sqlite_foreign_keys(dbapi_connection, _record):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def _load_user(session_id: str):
+    """The session's user, if the cookie is of the user's current session generation (logging
+    out or changing the password starts a new one, ending every older cookie)."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or str(user.session_generation) != (generation or "0"):
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler

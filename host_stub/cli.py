@@ -87,7 +87,10 @@ def create_user(email, password, role, tenant_name, name, grant):
 def demo():
     """Create the demo tenant, admin@example.com / admin, and realistic CRM data."""
     from .demo import build_demo
+    from .security import key_path, write_instance_key
 
+    if write_instance_key(current_app):
+        click.echo(f"session key: generated {key_path(current_app)} (keep it secret; SECRET_KEY overrides it)")
     for line in build_demo():
         click.echo(line)
 

@@ -4,10 +4,10 @@ It never imports kw_crm: the hook names are the contract."""
 import pluggy
 from flask import url_for
 from flask_login import current_user
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
-from . import features
-from .models import Invoice, PortalCustomer, Project, Subscription, Tenant, Ticket, User, db
+from . import billing, features
+from .models import PortalCustomer, Project, Subscription, Tenant, Ticket, User, db
 
 hookimpl = pluggy.HookimplMarker("kw_platform")
 
@@ -61,10 +61,10 @@ def crm_create_customer(tenant_id, name, fields):
 
 
 @hookimpl
-def crm_send_mail(to, subject, body):
+def crm_send_mail(to, subject, body, message_id):
     from flask import current_app
 
-    current_app.extensions["host_stub"].mailer.send(to, subject, body)
+    current_app.extensions["host_stub"].mailer.send(to, subject, body, message_id=message_id)
     return True
 
 
@@ -99,9 +99,7 @@ def crm_customer_has_active_subscription(tenant_id, customer_id):
 
 @hookimpl
 def crm_customer_has_finance_history(tenant_id, customer_id):
-    return db.session.scalar(select(
-        exists().where(Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id)
-        | exists().where(Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id)))
+    return billing.has_history(tenant_id, customer_id)
 
 
 @hookimpl
@@ -117,37 +115,23 @@ def crm_delete_customer(tenant_id, customer_id):
 
 @hookimpl
 def crm_customer_billing_summary(tenant_id, customer_id):
-    subs = db.session.scalars(select(Subscription).where(
-        Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id)
-        .order_by(Subscription.started_at.desc())).all()
-    invoices = db.session.scalars(select(Invoice).where(
-        Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id)
-        .order_by(Invoice.issued_at.desc()).limit(10)).all()
-    outstanding = db.session.execute(
-        select(Invoice.currency, func.sum(Invoice.amount_cents))
-        .where(Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id, Invoice.status == "open")
-        .group_by(Invoice.currency)).all()
-    return {
-        "subscriptions": [{"id": s.id, "product": s.product, "plan": s.plan, "status": s.status,
-                           "amount_cents": s.amount_cents, "currency": s.currency,
-                           "started_at": s.started_at.isoformat()} for s in subs],
-        "invoices": [{"id": i.id, "number": i.number, "amount_cents": i.amount_cents, "currency": i.currency,
-                      "status": i.status, "issued_at": i.issued_at.isoformat()} for i in invoices],
-        "outstanding_ar_cents": {currency: int(total) for currency, total in outstanding},
-    }
+    return billing.summary(tenant_id, customer_id)
 
 
 @hookimpl
-def crm_create_subscription(tenant_id, customer_id, product, plan, trial):
-    if db.session.scalar(select(exists().where(
-            Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id,
-            Subscription.product == product, Subscription.status.in_(("active", "trial"))))):
-        raise ValueError(f"the customer already has a subscription for {product}")
-    sub = Subscription(tenant_id=tenant_id, customer_id=customer_id, product=product, plan=plan,
-                       status="trial" if trial else "active")
-    db.session.add(sub)
-    db.session.flush()
-    return sub.id
+def crm_customer_billing_activity(tenant_id, customer_id, limit):
+    return billing.activity(tenant_id, customer_id, limit)
+
+
+@hookimpl
+def crm_products(tenant_id):
+    return billing.catalogue()
+
+
+@hookimpl
+def crm_create_subscription(tenant_id, customer_id, product, plan, trial, currency, deal_id):
+    return billing.subscribe(tenant_id, customer_id, product_id=product["id"], plan_id=plan["id"],
+                             currency=currency, source=f"CRM deal #{deal_id}")
 
 
 class TicketsTab:

@@ -46,14 +46,18 @@ def _capture_demo_mail(tenant_id: int) -> list[str]:
     return [f"mail: {counts['linked']} captured and linked, {counts['review']} waiting for review"]
 
 
-# Billing rows for a few demo companies, so the CRM workspace's billing panel has something to show.
+# Billing for a few demo companies, so the CRM workspace's billing panels have something to show:
+# (product key, plan key, currency, payments received in cents).
 DEMO_BILLING = {
-    "Northwind Traders": [("Meridian", "pro", "active", 49_00)],
-    "Litware Labs": [("Meridian", "starter", "trial", 0), ("RMM", "team", "active", 120_00)],
+    "Northwind Traders": [("meridian", "pro", "USD", [149_00, 149_00])],
+    "Litware Labs": [("meridian", "trial", "USD", []), ("rmm", "team", "EUR", [110_00])],
 }
 
 
 def _seed_billing(tenant_id: int) -> list[str]:
+    from . import billing
+    from .models import BillingEvent, Payment, Plan, Product
+
     added = 0
     for name, subscriptions in DEMO_BILLING.items():
         customer = db.session.scalar(select(PortalCustomer).where(
@@ -61,12 +65,21 @@ def _seed_billing(tenant_id: int) -> list[str]:
         if customer is None or db.session.scalar(select(Subscription.id).where(
                 Subscription.customer_id == customer.id).limit(1)):
             continue
-        for product, plan, status, cents in subscriptions:
-            db.session.add(Subscription(tenant_id=tenant_id, customer_id=customer.id, product=product, plan=plan,
-                                        status=status, amount_cents=cents))
-            if cents:
-                db.session.add(Invoice(tenant_id=tenant_id, customer_id=customer.id, amount_cents=cents,
-                                       number=f"INV-{customer.id}-{product}", status="open"))
+        for product_key, plan_key, currency, payments in subscriptions:
+            product = db.session.scalar(select(Product).where(Product.key == product_key))
+            plan = db.session.scalar(select(Plan).where(Plan.product_id == product.id, Plan.key == plan_key))
+            result = billing.subscribe(tenant_id, customer.id, product_id=product.id, plan_id=plan.id,
+                                       currency=currency, source="demo")
+            invoice = db.session.scalar(select(Invoice).where(Invoice.number == f"INV-{result['id']:06d}",
+                                                              Invoice.tenant_id == tenant_id))
+            for cents in payments:
+                db.session.add(Payment(tenant_id=tenant_id, customer_id=customer.id, amount_cents=cents,
+                                       currency=currency, invoice_id=invoice.id if invoice else None))
+                db.session.add(BillingEvent(tenant_id=tenant_id, customer_id=customer.id, kind="payment_received",
+                                            subscription_id=result["id"],
+                                            summary=f"Payment of {cents / 100:.2f} {currency} received"))
+            if invoice is not None and payments:
+                invoice.status = "paid"
         added += 1
     db.session.commit()
     return [f"billing: subscriptions for {added} demo customers"] if added else []

@@ -53,12 +53,24 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(10), default="STAFF")
     active: Mapped[bool] = mapped_column(default=True)
     permissions: Mapped[list] = mapped_column(JSON, default=list)
+    # Bumped by logout and password changes: session cookies of older generations stop working.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
 
+    def get_id(self) -> str:
+        """What the session cookie stores: the id and the session generation it was issued in."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session cookie issued so far (server-side: the cookie cannot be recalled)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def set_password(self, password: str) -> None:
+        if self.password_hash:
+            self.end_sessions()  # a new password ends the sessions the old one opened
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
@@ -103,8 +115,45 @@ class Ticket(db.Model):
     status: Mapped[str] = mapped_column(String(30), default="open")
 
 
+class Product(db.Model):
+    """The catalogue: what the platform sells. Shared by every tenant (the platform's own price
+    list), so it has no tenant column."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Plan(db.Model):
+    """A way to buy a product: a billing interval and a price per currency; ``trial`` plans
+    start a free trial of ``trial_days`` instead of billed service."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("product_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    interval: Mapped[str] = mapped_column(String(10), default="month")  # month|year
+    trial: Mapped[bool] = mapped_column(default=False)
+    trial_days: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class PlanPrice(db.Model):
+    """A plan's price in one currency (integer cents; currencies are never converted)."""
+
+    __tablename__ = "plan_prices"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 class Subscription(db.Model):
-    """Billing: a product-scoped subscription of a portal customer."""
+    """Billing: a product-scoped subscription of a portal customer. ``product``/``plan`` keep
+    the names as sold; ``product_id``/``plan_id`` link the catalogue when it was sold from it."""
 
     __tablename__ = "subscriptions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,10 +161,14 @@ class Subscription(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("portal_customers.id"), index=True)
     product: Mapped[str] = mapped_column(String(100))
     plan: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")  # active|trial|cancelled
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    interval: Mapped[str | None] = mapped_column(String(10))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trial_ends_at: Mapped[datetime | None]
 
 
 class Invoice(db.Model):
@@ -132,3 +185,34 @@ class Invoice(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open|paid|void
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
+
+
+class Payment(db.Model):
+    """Billing: money received from a portal customer (optionally against an invoice)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_tenant_customer_received", "tenant_id", "customer_id", "received_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("portal_customers.id"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    method: Mapped[str] = mapped_column(String(20), default="card")  # card|transfer|direct_debit
+    status: Mapped[str] = mapped_column(String(20), default="succeeded")  # succeeded|failed|refunded
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BillingEvent(db.Model):
+    """Billing: what happened on a customer's account (subscribed, trial started, invoice
+    issued, payment received or failed...), newest first in the CRM workspace."""
+
+    __tablename__ = "billing_events"
+    __table_args__ = (Index("ix_billing_events_tenant_customer_at", "tenant_id", "customer_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("portal_customers.id"))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(String(300))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import hostcheck, jobs, signals, tenancy
+from . import hostcheck, inputs, jobs, signals, tenancy
 
 
 @dataclass
@@ -17,6 +17,7 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_DEFAULT_CURRENCY", "USD")
     app.config.setdefault("CRM_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     app.config.setdefault("CRM_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+    app.config.setdefault("CRM_MAX_BODY_BYTES", inputs.DEFAULT_BODY_BYTES)
     app.config.setdefault("CRM_PAGE_SIZE", 50)
     app.config.setdefault("CRM_MAX_CAPTURE_BYTES", 2 * 1024 * 1024)
     app.config.setdefault("CRM_IMPORT_JOB_THRESHOLD_BYTES", 1024 * 1024)  # larger files import as a job
@@ -25,6 +26,9 @@ def init_app(app: Flask, plugin_manager) -> None:
     app.config.setdefault("CRM_JOB_RUNNER", "thread")  # thread | inline | off (see kw_crm.jobs)
     app.config.setdefault("CRM_JOB_STALE_SECONDS", 900)
     app.config.setdefault("CRM_JOB_BACKOFF_SECONDS", 30)
+    # First of all before_request functions: the body limit must be in place before the host's
+    # CSRF check (registered earlier) parses the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, inputs.limit_body)
     tenancy.install()
     signals.install()
     jobs.install()

@@ -9,6 +9,8 @@ from flask import Blueprint, abort, g, jsonify, redirect, request
 from . import DELETE_PERMISSION, FEATURE, host
 from .db import is_valid_id
 from .errors import Forbidden
+from .inputs import check_request_text
+from .security import security_headers
 from .tenancy import bind_tenant
 
 
@@ -56,7 +58,9 @@ def finish_request(response):
 
 def protect(blueprint: Blueprint) -> Blueprint:
     blueprint.before_request(check_access)
+    blueprint.before_request(check_request_text)  # after the guard: anonymous requests stop there
     blueprint.after_request(finish_request)
+    blueprint.after_request(security_headers)
     return blueprint
 
 

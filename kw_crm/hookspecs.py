@@ -76,9 +76,14 @@ def crm_create_customer(tenant_id, name, fields):
 
 
 @hookspec(firstresult=True)
-def crm_send_mail(to, subject, body):
-    """Called by the CRM's outbox after commit (e.g. the deal-won mail). Send it now; raise
-    any exception when the mail could not be handed over, and the CRM will retry later."""
+def crm_send_mail(to, subject, body, message_id):
+    """Called by the CRM's mail job after commit (e.g. the deal-won mail). Send it now, with
+    ``message_id`` as its Message-ID header (the same on every attempt; an implementation that
+    does not declare the argument still works). ``to`` and ``subject`` are single-line.
+    Raise any exception when the mail could not be handed over, and the CRM will retry later —
+    unless the exception has a true ``delivery_uncertain`` attribute (the server may have got
+    the mail: e.g. the connection died after the message data was sent): then the CRM records
+    the mail as failed with that reason and never resends it blindly."""
 
 
 @hookspec(firstresult=True)
@@ -129,9 +134,35 @@ def crm_customer_billing_summary(tenant_id, customer_id):
 
 
 @hookspec(firstresult=True)
-def crm_create_subscription(tenant_id, customer_id, product, plan, trial):
-    """Called when a won deal is converted into a subscription. Create it in the shared session
-    and return its id; raise ``ValueError`` with a message when the plan does not fit."""
+def crm_products(tenant_id):
+    """Called by ``GET /api/crm/products``, the deal form and conversion. Return the catalogue
+    the tenant may sell: ``[{"id", "name", "plans": [{"id", "name", "trial" (bool),
+    "trial_days", "interval" ("month" | "year"), "price_cents", "currency", "prices":
+    [{"currency", "price_cents"}]}]}]`` (ids are integers, unique across products; ``price_cents``
+    and ``currency`` are the plan's primary price). With this hook deals carry a product
+    (required on create unless ``CRM_REQUIRE_PRODUCT`` is off); without it deals have none and
+    conversion is unavailable."""
+
+
+@hookspec(firstresult=True)
+def crm_create_subscription(tenant_id, customer_id, product, plan, trial, currency, deal_id):
+    """Called when a deal is converted. ``product`` and ``plan`` are the catalogue entries of
+    ``crm_products``; ``trial`` asks for a trial subscription instead of billed service;
+    ``currency`` is the deal's. Create the subscription (and whatever billing records go with
+    it) in the shared session — flush, never commit: the CRM commits it together with the won
+    deal, or rolls everything back if anything fails. Return ``{"id", "status", "trial_ends_at"
+    (ISO or None), "price_cents", "currency"}`` (a bare id is accepted). Raise ``ValueError``
+    with a message when a billing rule refuses it (the customer already has this product): the
+    CRM answers 409 with that message."""
+
+
+@hookspec(firstresult=True)
+def crm_customer_billing_activity(tenant_id, customer_id, limit):
+    """Called by the customer workspace. Return the newest ``limit`` payments and billing
+    events of the customer with their true totals: ``{"payments": {"items": [{"id",
+    "amount_cents", "currency", "method", "status", "received_at", "invoice_number"}],
+    "total"}, "events": {"items": [{"id", "kind", "summary", "occurred_at"}], "total"}}``, or
+    ``None`` when the host has no billing. No answer, no payment and event sections."""
 
 
 @hookspec(firstresult=True)

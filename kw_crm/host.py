@@ -78,8 +78,8 @@ def create_customer(name: str, **fields):
     return _hook().crm_create_customer(tenant_id=require_tenant_id(), name=name.strip(), fields=fields)
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    _hook().crm_send_mail(to=to, subject=subject, body=body)
+def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None) -> None:
+    _hook().crm_send_mail(to=to, subject=subject, body=body, message_id=message_id)
 
 
 def layout_template() -> str:
@@ -104,6 +104,37 @@ def customer_has_finance_history(customer_id: int) -> bool:
 
 def customer_billing_summary(customer_id: int) -> dict | None:
     return _hook().crm_customer_billing_summary(tenant_id=require_tenant_id(), customer_id=customer_id)
+
+
+def products() -> list[dict] | None:
+    """The host's catalogue for the bound tenant, or ``None`` when the host sells nothing."""
+    hook = _hook().crm_products
+    if not hook.get_hookimpls():
+        return None
+    return hook(tenant_id=require_tenant_id()) or []
+
+
+def offers_products() -> bool:
+    return bool(_hook().crm_products.get_hookimpls())
+
+
+def create_subscription(customer_id: int, product: dict, plan: dict, *, currency: str, deal_id: int) -> dict:
+    """Ask the host for a subscription; a bare id answer becomes ``{"id": id}``."""
+    result = _hook().crm_create_subscription(
+        tenant_id=require_tenant_id(), customer_id=customer_id, product=product, plan=plan,
+        trial=bool(plan.get("trial")), currency=currency, deal_id=deal_id)
+    if result is None:
+        raise RuntimeError("the host did not create a subscription (no crm_create_subscription answer)")
+    return result if isinstance(result, dict) else {"id": result}
+
+
+def offers_subscriptions() -> bool:
+    return bool(_hook().crm_create_subscription.get_hookimpls())
+
+
+def customer_billing_activity(customer_id: int, limit: int) -> dict | None:
+    return _hook().crm_customer_billing_activity(tenant_id=require_tenant_id(), customer_id=customer_id,
+                                                 limit=limit)
 
 
 def delete_customer(customer_id: int) -> bool:

@@ -25,6 +25,8 @@ deal_won = crm_signals.signal("deal-won")
 deal_lost = crm_signals.signal("deal-lost")
 deal_archived = crm_signals.signal("deal-archived")
 customer_lifecycle_changed = crm_signals.signal("customer-lifecycle-changed")  # old_stage=, new_stage=
+# a deal was converted: the customer's contract for a product changed (subscription=, contract_snapshot=)
+product_contract_changed = crm_signals.signal("product-contract-changed")
 
 log = logging.getLogger("kw_crm.signals")
 _PENDING = "kw_crm_pending_signals"

@@ -59,6 +59,14 @@ def app(database_url, tmp_path_factory):
         "SERVER_NAME": None,
         "CRM_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
         "CRM_JOB_RUNNER": "inline",  # jobs run right after the commit, so tests see their effect
+        # host_stub sells products, which makes a product required on new deals; the suite's
+        # deal tests are about other rules, so the product tests switch it on themselves
+        "CRM_REQUIRE_PRODUCT": False,
+        "CELERY_BROKER_URL": None,  # jobs run in the test process; tests/test_celery.py starts a worker
+        # Login throttling counts in the shared store production uses (one key prefix per run,
+        # so parallel runs never share counters).
+        "RATELIMIT_STORAGE_URI": os.environ.get("KW_TEST_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"),
+        "RATELIMIT_KEY_PREFIX": unique("kw-test-limits"),
     })
     app.test_client_class = CrmClient
     with app.app_context():

@@ -370,8 +370,9 @@ def test_absurd_paging_parameters_do_not_break_the_pages(admin_client):
 
 def test_control_characters_in_search_and_bulk_fields_are_handled(admin_client):
     cid = api_contact(admin_client, company="Nul Co")
-    html = admin_client.get("/crm/?q=Nul%00%20Co").get_data(as_text=True)
-    assert f'data-contact-id="{cid}"' in html
+    response = admin_client.get("/crm/?q=Nul%00%20Co")  # the input layer refuses it, naming the field
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "cannot be stored in: q." in page and "NUL characters are not allowed." in page
     response = admin_client.get("/api/crm/contacts?q=a%00b")
     assert response.status_code == 422 and "q" in response.get_json()["error"]["fields"]
     response = admin_client.post("/crm/contacts/bulk", data={"action": "reassign", "ids": [cid], "owner_id": "²"},

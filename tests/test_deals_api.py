@@ -220,7 +220,8 @@ def test_stage_changes_closes_and_archives_are_audited(admin_client, tenant, crm
     admin_client.post(f"{path}/archive", json={"reason": "Old"})
     with crm_scope(tenant) as session:
         events = [(e.action, e.changes.get("stage"), e.reason) for e in session.query(AuditEvent).filter_by(
-            entity_type="deal", entity_id=deal["id"]).order_by(AuditEvent.id)]
+            entity_type="deal", entity_id=deal["id"]).order_by(AuditEvent.id)
+            if not e.action.startswith("automation_")]  # the runs' own entries: tests/test_automation.py
     assert events == [("created", None, None), ("stage_changed", ["LEAD", "PROPOSAL"], None),
                       ("closed_lost", ["PROPOSAL", "LOST"], "Went elsewhere"), ("archived", None, "Old")]
 

@@ -10,6 +10,7 @@ from kw_crm import signals
 from tests.conftest import CrmClient
 from tests.plugins import won_listener
 from tests.support.deals import new_deal
+from tests.support.products import catalogue
 
 
 @pytest.fixture
@@ -102,7 +103,8 @@ def test_a_second_plugin_loaded_through_entry_points_reacts_to_deal_won(app_with
     assert state.plugin_manager.has_plugin("won_listener")
     assert "won_listener" not in state.plugin_errors
     client = app_with_listener.test_client().login(admin)
-    deal = new_deal(client, title="Big one")
+    # this app has the host's default: a product is required
+    deal = new_deal(client, title="Big one", product_id=catalogue(client)["Meridian"]["id"])
     assert app_with_listener.extensions["won_listener"] == []
     client.post(f"/api/crm/deals/{deal['id']}/stage", json={"stage": "NEGOTIATION"})
     assert app_with_listener.extensions["won_listener"] == []

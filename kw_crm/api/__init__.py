@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..db import MAX_ID
 from ..errors import CrmError, Invalid
 from ..guard import protect
+from ..inputs import parse_int, request_json
 
 api_bp = protect(Blueprint("crm_api", __name__, url_prefix="/api/crm"))
 
@@ -43,7 +44,7 @@ def _http_error(error: HTTPException):
 
 def json_body() -> dict:
     """The request's JSON object, or a 400 for anything else."""
-    data = request.get_json(silent=True)
+    data = request_json()
     if not isinstance(data, dict):
         raise CrmError("The request body must be a JSON object.")
     return data
@@ -59,13 +60,9 @@ def page_params() -> tuple[int, int]:
     for name, default, low, high in (("limit", current_app.config["CRM_PAGE_SIZE"], 1, MAX_LIMIT),
                                      ("offset", 0, 0, MAX_ID)):
         raw = request.args.get(name)
-        try:
-            value = default if raw in (None, "") else int(raw)
-        except ValueError:
-            errors[name] = [f"{name} must be a whole number."]
-            continue
-        if value < low or (high is not None and value > high):
-            errors[name] = [f"{name} must be between {low} and {high}." if high else f"{name} must be >= {low}."]
+        value = default if raw in (None, "") else parse_int(raw, low=low, high=high)
+        if value is None:
+            errors[name] = [f"{name} must be a whole number from {low} to {high}."]
         values[name] = value
     if errors:
         raise Invalid(errors)
@@ -96,4 +93,4 @@ def index():
         rule.rule for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("crm_api.")))
 
 
-from . import communications, contacts, customers, deals, import_jobs, imports, risk  # noqa: E402,F401
+from . import automation, communications, contacts, customers, deals, import_jobs, imports, products, risk  # noqa: E402,F401

@@ -2,9 +2,10 @@
 from flask import jsonify, request, send_file
 from marshmallow import ValidationError
 
-from ..db import MAX_ID, is_valid_id
+from ..db import MAX_ID
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..schemas.contacts import (
     ActivityInput,
@@ -36,11 +37,8 @@ def _int_arg(name: str, errors: dict) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not is_valid_id(value):
+    value = parse_id(raw)
+    if value is None:
         errors[name] = [f"{name} must be a whole number from 1 to {MAX_ID}."]
     return value
 
@@ -149,6 +147,7 @@ def list_attachments(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/attachments")
+@body_limit("CRM_MAX_ATTACHMENT_BYTES", slack=MULTIPART_OVERHEAD)
 def upload_attachment(contact_id: int):
     contact = service.get_contact(contact_id)
     upload = request.files.get("file")
@@ -166,6 +165,7 @@ def download_attachment(contact_id: int, attachment_id: int):
 @api_bp.delete("/contacts/<int:contact_id>/attachments/<int:attachment_id>")
 def delete_attachment(contact_id: int, attachment_id: int):
     attachment = attachments.get_attachment(contact_id, attachment_id)
+    require_delete_permission()
     attachments.delete(attachment)
     return "", 204
 

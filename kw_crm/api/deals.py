@@ -7,6 +7,7 @@ from flask import jsonify, request
 
 from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import parse_id, request_json
 from ..schemas.deals import (
     ArchiveSchema,
     BulkStageSchema,
@@ -16,7 +17,7 @@ from ..schemas.deals import (
     StageMoveSchema,
 )
 from ..services import deals, stages
-from . import api_bp, json_body, list_response, load, page_params
+from . import api_bp, list_response, load, page_params
 
 
 def _deal_response(deal, status: int = 200):
@@ -48,9 +49,10 @@ def _if_match_version() -> int | None:
     raw = (request.headers.get("If-Match") or "").strip().removeprefix("W/").strip('"')
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    version = parse_id(raw)
+    if version is None:
         raise Invalid({"version": "If-Match must carry the deal's version, e.g. \"3\"."})
-    return int(raw)
+    return version
 
 
 @api_bp.patch("/deals/<int:deal_id>")
@@ -114,13 +116,14 @@ def list_stages():
 
 @api_bp.put("/stages")
 def replace_stages():
-    data = request.get_json(silent=True)
+    data = request_json()
     if isinstance(data, dict) and "stages" in data:
         if set(data) - {"stages"}:
             raise Invalid({key: ["Unknown field."] for key in sorted(set(data) - {"stages"})})
         data = data["stages"]
     if not isinstance(data, list):
-        json_body()  # raises the standard 400 for a non-JSON body
         raise Invalid({"stages": "Send the full list of stages (a JSON array)."})
+    if stages.removes_stages(data):
+        require_delete_permission()
     result = stages.replace_stages(data, actor_id=current_actor().id)
     return jsonify([stages.serialise(s) for s in result])

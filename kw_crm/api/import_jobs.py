@@ -4,11 +4,13 @@ from flask import jsonify, request, send_file
 
 from ..errors import Invalid
 from ..guard import current_actor
+from ..inputs import body_limit
 from ..services import import_jobs
 from . import api_bp, list_response, page_params
 
 
 @api_bp.post("/import/jobs")
+@body_limit("CRM_MAX_IMPORT_BYTES")
 def import_job_start():
     """Store the file, check its header, queue the import: ``202 {id, status: "queued", ...}``."""
     upload = request.files.get("file")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from .. import host
 from ..db import commit, session, utcnow
 from ..models import Contact, Deal
-from ..services import lifecycle, stages
+from ..services import lifecycle, products, stages
 
 # title, value in currency units, currency, stage key, days until expected close
 DEALS = [
@@ -38,6 +38,7 @@ def seed(admin_id: int) -> list[str]:
                                             .order_by(User.id))] or [admin_id]
     contacts = list(session.scalars(select(Contact).order_by(Contact.id).limit(len(DEALS))))
     today = date.today()
+    sold = [p["id"] for p in products.catalogue() or []]  # the host's products, when it sells any
     for index, (title, amount, currency, key, days) in enumerate(DEALS):
         contact = contacts[index % len(contacts)] if contacts and index % 4 != 3 else None
         stage = by_key.get(key) or stages.first_open_stage()
@@ -47,7 +48,8 @@ def seed(admin_id: int) -> list[str]:
             expected_close_date=today + timedelta(days=days), owner_id=owners[index % len(owners)],
             contact_id=contact.id if contact else None, customer_id=contact.customer_id if contact else None,
             notes="Demo deal.", closed_at=utcnow() + timedelta(days=min(days, 0)) if closed else None,
-            closed_reason=CLOSED_REASONS.get(key) if closed else None, created_by_id=admin_id)
+            closed_reason=CLOSED_REASONS.get(key) if closed else None, created_by_id=admin_id,
+            product_id=sold[index % len(sold)] if sold else None)
         session.add(deal)
         session.flush()
         # The accounts follow their deals, as they would have through the deal services.

@@ -3,6 +3,7 @@
 from .activity import ACTIVITY_TYPES, Activity, Note
 from .attachment import Attachment
 from .audit import AuditEvent
+from .automation import AutomationRun, AutomationStep
 from .capture import CONVERSATION_STATUSES, CaptureReview, Conversation
 from .contact import CONTACT_STATUSES, CONTACT_TYPES, Contact
 from .customer import LIFECYCLE_STAGES, Communication, CustomerProfile
@@ -12,6 +13,7 @@ from .job import JOB_STATUSES, Job
 
 __all__ = [
     "ACTIVITY_TYPES", "CONTACT_STATUSES", "CONTACT_TYPES", "CONVERSATION_STATUSES", "IMPORT_KINDS", "IMPORT_STATUSES",
-    "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity", "Attachment", "AuditEvent", "CaptureReview", "Communication",
-    "Contact", "Conversation", "CustomerProfile", "Deal", "ImportJob", "Job", "Note", "Stage",
+    "JOB_STATUSES", "LIFECYCLE_STAGES", "Activity", "Attachment", "AuditEvent", "AutomationRun", "AutomationStep",
+    "CaptureReview", "Communication", "Contact", "Conversation", "CustomerProfile", "Deal", "ImportJob", "Job", "Note",
+    "Stage",
 ]

@@ -1,7 +1,17 @@
 """Pipeline stages and deals."""
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
@@ -21,6 +31,11 @@ class Stage(TenantScoped, Base):
     probability: Mapped[int] = mapped_column(default=0)
     position: Mapped[int] = mapped_column(default=0)
     outcome: Mapped[str | None] = mapped_column(String(10))  # None (open) | "won" | "lost"
+    # automation on entering the stage: a follow-up for the owner due in N days (None: none),
+    # a finance hand-off activity, a notification mail to the owner
+    followup_days: Mapped[int | None]
+    finance_handoff: Mapped[bool] = mapped_column(default=False, server_default="0")
+    notify_owner: Mapped[bool] = mapped_column(default=False, server_default="0")
 
 
 class Deal(TenantScoped, Base):
@@ -47,6 +62,12 @@ class Deal(TenantScoped, Base):
     closed_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
     archive_reason: Mapped[str | None] = mapped_column(Text)
+    # the host catalogue's product (fixed once set) and optional plan; conversion adds the rest
+    product_id: Mapped[int | None]
+    plan_id: Mapped[int | None]
+    converted_at: Mapped[datetime | None]
+    subscription_id: Mapped[int | None]
+    contract_snapshot: Mapped[dict | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.current_timestamp())

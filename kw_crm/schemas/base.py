@@ -5,11 +5,13 @@ input schema of the package derives from it."""
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from ..db import MAX_ID
+from ..inputs import text_problem
 
 
 def _no_control_chars(value: str) -> None:
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value) or "\x7f" in value:
-        raise ValidationError("Control characters are not allowed.")
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValidationError(problem)
 
 
 def Id(**kwargs):

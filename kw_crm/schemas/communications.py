@@ -35,7 +35,10 @@ class UtcDateTime(fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
+            try:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC time
+                raise ValidationError("The date is out of range once its UTC offset is applied.") from None
         return moment
 
 

@@ -48,6 +48,8 @@ class DealSchema(StrictSchema):
     customer_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
     notes = Trimmed(allow_none=True, validate=validate.Length(max=20_000))
     closed_reason = Trimmed(allow_none=True, validate=validate.Length(max=2_000))
+    product_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))  # the host catalogue's
+    plan_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
 
 
 class DealUpdateSchema(DealSchema):

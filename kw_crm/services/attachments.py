@@ -1,7 +1,6 @@
 """Files on a contact: stored under generated keys through the storage backend, listed and
 served with the client's name kept for display only."""
 import mimetypes
-import re
 import unicodedata
 
 from flask import current_app
@@ -9,17 +8,17 @@ from sqlalchemy import select
 
 from ..db import commit, is_valid_id, session
 from ..errors import Invalid, NotFound, TooLarge
+from ..inputs import strip_unsafe
 from ..models import Attachment, Contact
 from .storage import TooBig, get_storage, new_key
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-
 
 def display_name(raw: str | None) -> str:
-    """The client's file name reduced to a safe label: no directories, no control characters."""
+    """The client's file name reduced to a safe label: no directories, no control or
+    bidirectional override characters (``invoice\u202egpj.exe`` would display as ``invoiceexe.jpg``)."""
     name = unicodedata.normalize("NFC", raw or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().lstrip(".") or "file"
+    name = strip_unsafe(name).strip().lstrip(".") or "file"
     if len(name) > 200:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 20 else name[:200]

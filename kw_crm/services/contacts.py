@@ -105,7 +105,8 @@ def get_contact(contact_id: int) -> Contact:
 
 
 def _email_taken(email: str, except_id: int | None) -> bool:
-    stmt = select(Contact.id).where(Contact.email_key == email.strip().lower())
+    # compared the way the unique index compares (the database's lower(), not Python's)
+    stmt = select(Contact.id).where(Contact.email_key == func.lower(func.trim(email)))
     if except_id is not None:
         stmt = stmt.where(Contact.id != except_id)
     return session.scalar(stmt.limit(1)) is not None

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host
-from ..db import commit, contains_pattern, session, utcnow
+from ..db import commit, contains_pattern, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import (
     LIFECYCLE_STAGES,
@@ -23,7 +23,7 @@ from ..models import (
     Stage,
 )
 from ..tenancy import require_tenant_id
-from . import audit, lifecycle
+from . import audit, billing, lifecycle
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_MAX, LEAD_SOURCE_MAX, EMAIL_MAX, REASON_MAX = 200, 100, 255, 2000
@@ -113,11 +113,9 @@ def _clean_profile_fields(data: dict, errors: dict) -> dict:
         clean["billing_email"] = email
     if "owner_id" in data and data["owner_id"] not in (None, ""):
         owner_id = data["owner_id"]
-        try:
-            owner_id = int(owner_id) if not isinstance(owner_id, bool) else None
-        except (TypeError, ValueError):
-            owner_id = None
-        if owner_id is None or host.active_tenant_user(owner_id) is None:
+        if not is_valid_id(owner_id):  # a JSON integer: "5", 5.7 and true are not user ids
+            errors["owner_id"] = ["Must be a user id (a whole number)."]
+        elif host.active_tenant_user(owner_id) is None:
             errors["owner_id"] = ["Pick an active user of your organisation."]
         clean["owner_id"] = owner_id
     elif "owner_id" in data:
@@ -358,7 +356,7 @@ def workspace(customer_id) -> dict:
     deals = session.execute(
         select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Stage.key.label("stage"),
                Stage.label.label("stage_label"), Stage.outcome, Deal.owner_id, Deal.expected_close_date,
-               Deal.archived_at)
+               Deal.archived_at, Deal.product_id, Deal.converted_at)
         .join(Stage, Stage.id == Deal.stage_id).where(Deal.customer_id == cid)
         .order_by(Deal.created_at.desc(), Deal.id.desc()).limit(n)).mappings().all()
     contacts = session.execute(
@@ -380,14 +378,15 @@ def workspace(customer_id) -> dict:
     User = host.user_model()
     names = dict(session.execute(host.tenant_users().with_only_columns(User.id, User.name)
                                  .where(User.id.in_(actor_ids))).all()) if actor_ids else {}
+    deal_items = [dict(d) for d in deals]
     return {
         "customer": row,
-        "deals": {"items": [dict(d) for d in deals], "total": totals[0]},
+        "deals": {"items": deal_items, "total": totals[0]},
         "contacts": {"items": [dict(c) for c in contacts], "total": totals[1]},
         "activities": {"items": [dict(a) for a in activities], "total": totals[2]},
         "communications": {"items": communications, "total": totals[3]},
         "audit": [{"id": e.id, "action": e.action, "actor_id": e.actor_id, "actor_name": names.get(e.actor_id),
                    "changes": e.changes, "reason": e.reason, "created_at": e.created_at} for e in trail],
-        "billing": host.customer_billing_summary(cid),
         "user_names": names,
+        **billing.workspace_sections(cid, deal_items, n),
     }

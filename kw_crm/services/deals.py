@@ -19,13 +19,13 @@ from ..db import commit, contains_pattern, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Contact, Deal, Stage
 from ..tenancy import require_tenant_id
-from . import audit, lifecycle, outbox
+from . import audit, automation, lifecycle, outbox, products
 from . import stages as stage_service
 from .currencies import format_money
 
 log = logging.getLogger("kw_crm.deals")
 EDITABLE = ("title", "value_cents", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
-            "customer_id", "notes", "closed_reason")
+            "customer_id", "notes", "closed_reason", "product_id", "plan_id")
 CLOSED_EDITABLE = ("notes", "closed_reason")
 CARDS_PER_COLUMN = 100
 STALE_MESSAGE = "This deal was changed by someone else since you opened it; reload it and apply your change again."
@@ -71,6 +71,8 @@ def serialise(deal: Deal) -> dict:
         "notes": deal.notes, "closed_reason": deal.closed_reason,
         "closed_at": _iso(deal.closed_at), "archived_at": _iso(deal.archived_at),
         "archive_reason": deal.archive_reason, "version": deal.version,
+        "product_id": deal.product_id, "plan_id": deal.plan_id, "converted_at": _iso(deal.converted_at),
+        "subscription_id": deal.subscription_id, "contract_snapshot": deal.contract_snapshot,
         "created_at": _iso(deal.created_at), "updated_at": _iso(deal.updated_at),
     }
 
@@ -194,6 +196,7 @@ def create(data: dict, *, actor_id: int | None) -> Deal:
     data.setdefault("currency", current_app.config["CRM_DEFAULT_CURRENCY"])
     data.setdefault("value_cents", 0)
     _check_references(data, None)
+    products.check_deal(data)
     lifecycle.ensure_customer_open(data.get("customer_id"), "new deals")
     deal = Deal(**data, created_by_id=actor_id, stage=stage_service.first_open_stage(stages))
     session.add(deal)
@@ -230,6 +233,7 @@ def update(deal_id: int, data: dict, *, version: int | None, actor_id: int | Non
         return deal
     _ensure_editable(deal, changes)
     _check_references(data, deal)
+    products.check_deal(data, deal)
     if "customer_id" in data and data["customer_id"] != deal.customer_id:
         lifecycle.ensure_customer_open(data["customer_id"], "new deals")
     for name, value in data.items():
@@ -293,6 +297,8 @@ def archive(deal_id: int, reason: str, *, actor_id: int | None) -> Deal:
         raise Invalid({"reason": "A reason is required to archive a deal."})
     if deal.archived_at is not None:
         raise Conflict("This deal is archived already.")
+    if deal.converted_at is not None:
+        raise Conflict("Converted deals cannot be archived: they are the record of a subscription.")
     if deal.stage.outcome == "won":
         raise Conflict("Won deals cannot be archived.")
     deal.archived_at, deal.archive_reason = utcnow(), reason.strip()
@@ -306,6 +312,8 @@ def archive(deal_id: int, reason: str, *, actor_id: int | None) -> Deal:
 def delete(deal_id: int, *, actor_id: int | None) -> None:
     """Hard delete: cleanup only, for archived deals that were never won."""
     deal = get(deal_id)
+    if deal.converted_at is not None:
+        raise Conflict("Converted deals cannot be deleted: they are the record of a subscription.")
     if deal.stage.outcome == "won":
         raise Conflict("Won deals cannot be deleted.")
     if deal.archived_at is None:
@@ -345,7 +353,8 @@ def _commit() -> None:
 
 
 def _enter_stage(deal: Deal, target: Stage, *, actor_id: int | None, reason: str | None) -> None:
-    """The one place a deal changes stage: audit, signals, lifecycle and the WON mail."""
+    """The one place a deal changes stage: audit, signals, the automation run, lifecycle and the
+    WON mail."""
     old = deal.stage
     deal.stage = target
     if target.outcome is not None:
@@ -357,6 +366,7 @@ def _enter_stage(deal: Deal, target: Stage, *, actor_id: int | None, reason: str
     audit.record("deal", deal.id, action, actor_id=actor_id, changes={"stage": [old.key, target.key]},
                  reason=reason)
     signals.send_after_commit(session, signals.deal_stage_changed, deal, old_stage=old.key, new_stage=target.key)
+    automation.queue_run(deal, old, target, actor_id=actor_id)
     if target.outcome == "won":
         _queue_won_mail(deal)
         lifecycle.on_deal_won(deal, actor_id=actor_id)

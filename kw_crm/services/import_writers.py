@@ -43,6 +43,22 @@ def writer_for(tenant_id: int, fields: list[str]) -> BatchWriter:
     raise CrmError(f"Bulk import is not supported on {dialect}.")  # pragma: no cover
 
 
+def email_keys(emails: list[str]) -> dict[str, str]:
+    """Each email's ``email_key`` as the database computes it (``lower(trim(email))``, the unique
+    index the upsert conflicts on): Python's ``lower()`` and the database's disagree on letters
+    such as "İ", and two rows the index sees as one must be merged before they reach one upsert."""
+    unique = list(dict.fromkeys(emails))
+    keys: dict[str, str] = {}
+    connection = db.session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    for start in range(0, len(unique), 500):  # one row of up to 500 columns (both databases allow it)
+        chunk = unique[start:start + 500]
+        # plain driver SQL: compiling 500 SQLAlchemy expressions would cost more than the batch
+        sql = "SELECT " + ", ".join([f"lower(trim(CAST({marker} AS VARCHAR)))"] * len(chunk))
+        keys.update(zip(chunk, connection.exec_driver_sql(sql, tuple(chunk)).one(), strict=True))
+    return keys
+
+
 class BatchWriter:
     """Merges a batch's repeated emails and keeps the counts; subclasses store the rows."""
 
@@ -69,12 +85,13 @@ class BatchWriter:
         by_key: dict[str, dict] = {}
         plain: list[dict] = []
         repeats = 0
+        key_of = email_keys([values["email"] for _row, values in batch if values.get("email") is not None])
         for _row, values in batch:
             email = values.get("email")
             if email is None:
                 plain.append(values)
                 continue
-            key = email.lower()
+            key = key_of[email]
             if key in by_key:
                 by_key[key].update(values)
                 repeats += 1

@@ -95,6 +95,11 @@ _NOT_TEXT = ("The file is not valid text: save it as CSV in UTF-8 (recommended),
              "Windows-1252 (Excel's \"CSV\") and upload it again.")
 
 
+_MIXED = ("The file mixes UTF-8 with another encoding (such as Windows-1252), so some names would "
+          "come out garbled: save it again as CSV in UTF-8 and upload it again.")
+HEADER_MAX_CHARS = 64 * 1024
+
+
 def _sniff_encoding(head: bytes) -> tuple[str, str]:
     """``(codec, errors)`` for a file starting with ``head``, or a 422 for what we cannot read."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
@@ -115,6 +120,11 @@ def _sniff_encoding(head: bytes) -> tuple[str, str]:
         return "utf-8", "strict"
     except UnicodeDecodeError:
         pass
+    lenient = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
+    if any(ord(c) > 127 and c != "\ufffd" for c in lenient):
+        # Real UTF-8 characters beside bytes that are not UTF-8: reading it all as Windows-1252
+        # would turn "José" into "JosÃ©" without anyone noticing.
+        raise _bad_file(_MIXED)
     try:
         head.decode("cp1252")
     except UnicodeDecodeError:
@@ -148,11 +158,16 @@ def open_csv(binary) -> CsvSource:
     text = io.TextIOWrapper(io.BufferedReader(_Prepend(head, binary), _READ_CHUNK),
                             encoding=encoding, errors=errors, newline="")
     try:
-        header_line = text.readline()
+        header_line = text.readline(HEADER_MAX_CHARS + 1)
     except UnicodeDecodeError:
         raise _bad_file(_NOT_TEXT) from None
+    if len(header_line) > HEADER_MAX_CHARS:
+        raise _bad_file(f"The header row is longer than {HEADER_MAX_CHARS} characters: is this a CSV file?")
     delimiter = _sniff_delimiter(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise _bad_file(f"The header row cannot be read as CSV ({exc}).") from None
     reader = csv.reader(text, delimiter=delimiter)
     return CsvSource(header, delimiter, _numbered(reader))
 

@@ -20,6 +20,11 @@ DEFAULT_STAGES = (
     ("WON", "Won", 100, "won"),
     ("LOST", "Lost", 0, "lost"),
 )
+# automation on entering a stage (seed 004): follow-up days per open stage, finance hand-off
+DEFAULT_FOLLOWUP_DAYS = {"LEAD": 2, "QUALIFIED": 3, "PROPOSAL": 3, "NEGOTIATION": 2}
+DEFAULT_FINANCE_HANDOFF = ("NEGOTIATION", "WON")
+AUTOMATION_FIELDS = ("followup_days", "finance_handoff", "notify_owner")
+MAX_FOLLOWUP_DAYS = 365
 OUTCOMES = (None, "won", "lost")
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 MAX_STAGES = 30
@@ -33,7 +38,9 @@ def list_stages() -> list[Stage]:
     try:
         with session.begin_nested():
             for position, (key, label, probability, outcome) in enumerate(DEFAULT_STAGES):
-                session.add(Stage(key=key, label=label, probability=probability, position=position, outcome=outcome))
+                session.add(Stage(key=key, label=label, probability=probability, position=position, outcome=outcome,
+                                  followup_days=DEFAULT_FOLLOWUP_DAYS.get(key),
+                                  finance_handoff=key in DEFAULT_FINANCE_HANDOFF, notify_owner=False))
     except IntegrityError:
         pass  # a concurrent request created them first; read theirs
     else:
@@ -82,7 +89,7 @@ def _validate(items) -> list[dict]:
         if not isinstance(item, dict):
             errors[f"stages.{index}"] = ["Each stage must be an object."]
             continue
-        unknown = set(item) - {"key", "label", "probability", "position", "outcome"}
+        unknown = set(item) - {"key", "label", "probability", "position", "outcome", *AUTOMATION_FIELDS}
         if unknown:
             problems.append(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
         key = item.get("key")
@@ -102,11 +109,12 @@ def _validate(items) -> list[dict]:
         outcome = item.get("outcome")
         if outcome not in OUTCOMES:
             problems.append('outcome must be null, "won" or "lost".')
+        automation = _automation_settings(item, problems)
         if problems:
             errors[f"stages.{index}"] = problems
         else:
             cleaned.append({"key": key, "label": label, "probability": probability, "outcome": outcome,
-                            "position": index})
+                            "position": index, **automation})
     if errors:
         raise Invalid(errors)
     won = sum(1 for c in cleaned if c["outcome"] == "won")
@@ -115,6 +123,29 @@ def _validate(items) -> list[dict]:
         raise Invalid({"stages": f"There must be exactly one won stage and at least one lost stage "
                                  f"(got {won} won, {lost} lost)."})
     return cleaned
+
+
+def removes_stages(items) -> bool:
+    """Would ``replace_stages(items)`` delete a stage? (Deleting needs ``crm.delete``.)"""
+    wanted = {c["key"] for c in _validate(items)}
+    return any(key not in wanted for key in (s.key for s in list_stages()))
+
+
+def _automation_settings(item: dict, problems: list[str]) -> dict:
+    """The automation fields present in ``item`` (absent ones keep the stage's current value)."""
+    settings = {}
+    if "followup_days" in item:
+        days = item["followup_days"]
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                                 or not 0 <= days <= MAX_FOLLOWUP_DAYS):
+            problems.append(f"followup_days must be null (no follow-up) or a whole number from 0 to {MAX_FOLLOWUP_DAYS}.")
+        settings["followup_days"] = days
+    for name in ("finance_handoff", "notify_owner"):
+        if name in item:
+            if not isinstance(item[name], bool):
+                problems.append(f"{name} must be true or false.")
+            settings[name] = item[name]
+    return settings
 
 
 def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
@@ -141,10 +172,11 @@ def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
     for c in cleaned:
         stage = current.get(c["key"])
         if stage is None:
-            session.add(Stage(**c))
+            stage = Stage(**{"followup_days": None, "finance_handoff": False, "notify_owner": False, **c})
+            session.add(stage)
         else:
-            stage.label, stage.probability, stage.position, stage.outcome = (
-                c["label"], c["probability"], c["position"], c["outcome"])
+            for name, value in c.items():
+                setattr(stage, name, value)
     audit.record("stages", 0, "replaced", actor_id=actor_id,
                  changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"]] for c in cleaned]})
     try:
@@ -196,4 +228,5 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
 
 def serialise(stage: Stage) -> dict:
     return {"key": stage.key, "label": stage.label, "probability": stage.probability,
-            "position": stage.position, "outcome": stage.outcome}
+            "position": stage.position, "outcome": stage.outcome, "followup_days": stage.followup_days,
+            "finance_handoff": stage.finance_handoff, "notify_owner": stage.notify_owner}

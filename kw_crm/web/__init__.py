@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from .. import host
 from ..errors import CrmError
 from ..guard import protect
+from ..inputs import same_site_referrer
 from ..services.currencies import format_money
 from .icons import CONTACT_TYPE_ICONS, icon
 from .notices import notify, pop_notices
@@ -54,14 +55,13 @@ def fail_back(error: CrmError, fallback: str):
     are the useful part."""
     notify(" ".join(m for messages in error.fields.values() for m in messages) if error.fields else error.message,
            "error")
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else fallback
-    return redirect(target)
+    return redirect(same_site_referrer(fallback))
 
 
 def safe_referrer() -> str | None:
     """The page the admin came from, when it is on this site (a way back from an error)."""
-    referrer = request.referrer
-    return referrer if referrer and referrer.startswith(request.host_url) and referrer != request.url else None
+    back = same_site_referrer(None)
+    return back if back != request.full_path.rstrip("?") else None
 
 
 @web_bp.errorhandler(CrmError)
@@ -89,4 +89,4 @@ def not_found(path: str):
     raise NotFound()
 
 
-from . import contacts, customers, dashboard, deals, imports, risk, settings  # noqa: E402,F401
+from . import contacts, conversion, customers, dashboard, deals, imports, risk, settings  # noqa: E402,F401

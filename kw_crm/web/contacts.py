@@ -3,9 +3,10 @@ notes, activities, attachments) and the open-activities page."""
 from flask import current_app, redirect, request, url_for
 
 from .. import host
-from ..db import is_valid_id, session, utcnow
+from ..db import session, utcnow
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id, parse_int, safe_redirect_target
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..services import activities, attachments
 from ..services import contacts as service
@@ -16,12 +17,11 @@ from .notices import notify
 MAX_PER_PAGE = 200
 
 
-def _int_param(name: str, default: int, low: int, high: int | None = None) -> int:
-    try:
-        value = int(request.args.get(name, default))
-    except ValueError:
-        return default
-    return max(low, min(value, high)) if high else max(low, value)
+def _int_param(name: str, default: int, low: int, high: int) -> int:
+    """A page-size or page-number argument; anything but ASCII digits falls back to the default."""
+    raw = request.args.get(name)
+    value = parse_int(raw, low=0, high=2**63 - 1) if raw else None
+    return default if value is None else max(low, min(value, high))
 
 
 @web_bp.route("/")
@@ -45,10 +45,10 @@ def contacts():
 def _selected_ids() -> list[int]:
     ids = []
     for raw in request.form.getlist("ids"):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            raise Invalid({"ids": "Contact ids are whole numbers."}) from None
+        value = parse_id(raw)
+        if value is None:
+            raise Invalid({"ids": "Contact ids are whole numbers."})
+        ids.append(value)
     return ids
 
 
@@ -60,10 +60,7 @@ def contacts_bulk():
     try:
         ids = _selected_ids()
         if action == "reassign":
-            try:
-                owner_id = int(request.form.get("owner_id") or "")
-            except ValueError:
-                owner_id = None
+            owner_id = parse_id(request.form.get("owner_id"))
             done = service.bulk_reassign(ids, owner_id, actor_id=current_actor().id)
             notify(f"Re-assigned {done} contact{'s' if done != 1 else ''}.")
         elif action == "delete":
@@ -112,8 +109,8 @@ def contact_new():
     form = _contact_form()
     if request.method == "GET":
         form.owner_id.data = current_actor().id
-        customer_id = request.args.get("customer_id", type=int)
-        if is_valid_id(customer_id) and host.tenant_customer(customer_id) is not None:
+        customer_id = parse_id(request.args.get("customer_id"))
+        if customer_id is not None and host.tenant_customer(customer_id) is not None:
             form.customer_id.data = customer_id
     contact = _save_contact(form)
     if contact is not None:
@@ -198,6 +195,7 @@ def contact_log_activity(contact_id: int):
 
 
 @web_bp.post("/contacts/<int:contact_id>/attachments")
+@body_limit("CRM_MAX_ATTACHMENT_BYTES", slack=MULTIPART_OVERHEAD)
 def contact_upload(contact_id: int):
     contact = service.get_contact(contact_id)
     form = AttachmentForm()
@@ -224,6 +222,7 @@ def contact_download(contact_id: int, attachment_id: int):
 @web_bp.post("/contacts/<int:contact_id>/attachments/<int:attachment_id>/delete")
 def contact_delete_attachment(contact_id: int, attachment_id: int):
     attachment = attachments.get_attachment(contact_id, attachment_id)
+    require_delete_permission()
     name = attachment.filename
     attachments.delete(attachment)
     notify(f"Deleted {name}.")
@@ -245,7 +244,4 @@ def activity_complete(activity_id: int):
     activity = activities.get_activity(activity_id)
     activities.complete_activity(activity)
     notify(f"Completed: {activity.subject}")
-    nxt = request.form.get("next") or ""
-    if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # local paths only
-        nxt = url_for("crm.activities")
-    return redirect(nxt)
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("crm.activities")))

@@ -9,22 +9,23 @@ from flask import redirect, request, url_for
 from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import parse_id, parse_int
 from ..models import CONVERSATION_STATUSES, LIFECYCLE_STAGES
 from ..services import capture_review, communications, conversations, customers
 from . import fail_back, render, web_bp
 from .notices import notify
 
 PAGE_SIZE = 50
+MAX_PAGE = 2**31 // PAGE_SIZE
+FILTER_ARGS = ("search", "lifecycle_stage", "health_min", "health_max", "include_inactive")
 FORM_FIELDS = ("name", "lifecycle_stage", "lead_source", "billing_email", "owner_id", "health_score", "reason")
 
 
 
 
 def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    """``?page=``: ASCII digits within what an OFFSET can hold; anything else is page 1."""
+    return parse_int(request.args.get("page"), low=1, high=MAX_PAGE) or 1
 
 
 @web_bp.route("/customers", endpoint="customers")
@@ -37,7 +38,9 @@ def customers_page():
     except Invalid as error:
         errors = error.fields
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Only the known filters travel into links: other query arguments (``endpoint``,
+    # ``_method``...) would become url_for's own arguments.
+    args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render("customers/list.html", status=422 if errors else 200, customers=items, total=total,
                   page=page, pages=pages, first=(page - 1) * PAGE_SIZE + 1 if items else 0,
                   last=(page - 1) * PAGE_SIZE + len(items), args=args, errors=errors, stages=LIFECYCLE_STAGES)
@@ -48,6 +51,8 @@ def _form_data() -> dict:
     for key in ("lead_source", "billing_email", "health_score", "owner_id"):
         if key in data and data[key] is not None and not data[key].strip():
             data[key] = None
+    if data.get("owner_id") is not None:  # the picker sends an id; anything else stays text (a 422)
+        data["owner_id"] = parse_id(data["owner_id"].strip()) or data["owner_id"]
     return data
 
 
@@ -143,6 +148,7 @@ def customer_delete(customer_id):
 @web_bp.post("/customers/<int:customer_id>/communications")
 def customer_log_communication(customer_id):
     back = url_for("crm.customer_detail", customer_id=customer_id)
+    customers.get_customer(customer_id)  # another tenant's id is the 404 page, not a redirect
     try:
         communications.log_communication(customer_id, {k: request.form.get(k) for k in ("subject", "summary", "channel")},
                                          actor_id=current_actor().id)

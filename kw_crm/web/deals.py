@@ -10,15 +10,16 @@ from sqlalchemy import select
 from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import parse_id
 from ..models import Contact
 from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
-from ..services import audit, deals, stages
+from ..services import audit, automation, deals, products, stages
 from ..services.currencies import ISO_4217_ACTIVE, format_amount, parse_amount
 from . import fail_back, render, web_bp
 from .notices import notify
 
 FORM_FIELDS = ("title", "value", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
-               "customer_id", "notes", "closed_reason")
+               "customer_id", "product_id", "plan_id", "notes", "closed_reason")
 
 
 
@@ -40,13 +41,13 @@ def _form_data(form, *, fields=FORM_FIELDS) -> dict:
                 errors["value_cents"] = ["The amount must be between 0 and 10 000 000 000 000."]
                 continue
             data["value_cents"] = cents
-        elif name in ("owner_id", "contact_id", "customer_id"):
+        elif name in ("owner_id", "contact_id", "customer_id", "product_id", "plan_id"):
             if not raw and name == "customer_id":
                 continue  # "the contact's": the service fills it in from the contact
             if not raw:
                 data[name] = None
-            elif raw.isdigit() and len(raw) <= 10:
-                data[name] = int(raw)
+            elif parse_id(raw) is not None:
+                data[name] = parse_id(raw)
             else:
                 errors[name] = ["Choose from the list."]
         elif name == "expected_close_date":
@@ -68,6 +69,7 @@ def _choices() -> dict:
         "customers": _scalars(host.tenant_customers().order_by(Customer.name).limit(500)),
         "currencies": sorted(ISO_4217_ACTIVE),
         "default_currency": current_app.config["CRM_DEFAULT_CURRENCY"],
+        "catalogue": products.catalogue(), "product_required": products.required(),
     }
 
 
@@ -86,7 +88,7 @@ def deals_board():
 
 @web_bp.post("/deals/bulk-stage")
 def deals_bulk_stage():
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) <= 10]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i is not None]
     back = url_for("crm.deals", closed=request.form.get("closed") or None)
     if not ids:
         notify("Select at least one deal.", "warning")
@@ -102,8 +104,8 @@ def deals_bulk_stage():
 @web_bp.route("/deals/new", methods=["GET", "POST"])
 def deal_new():
     values = {"currency": current_app.config["CRM_DEFAULT_CURRENCY"], "owner_id": current_actor().id,
-              "contact_id": request.args.get("contact_id", type=int),
-              "customer_id": request.args.get("customer_id", type=int)}
+              "contact_id": parse_id(request.args.get("contact_id")),
+              "customer_id": parse_id(request.args.get("customer_id"))}
     errors = {}
     if request.method == "POST":
         values = request.form.to_dict()
@@ -130,7 +132,7 @@ def deal_detail(deal_id: int):
             version = request.form.get("version", "")
             fields = FORM_FIELDS if not deals.is_closed(deal) else ("notes", "closed_reason")
             data = DealUpdateSchema().load(_form_data(request.form, fields=fields), partial=True)
-            deals.update(deal_id, data, version=int(version) if version.isdigit() and len(version) <= 10 else None,
+            deals.update(deal_id, data, version=parse_id(version),
                          actor_id=current_actor().id)
         except ValidationError as error:
             errors = error.messages
@@ -145,10 +147,12 @@ def deal_detail(deal_id: int):
         values = {"title": deal.title, "value": format_amount(deal.value_cents), "currency": deal.currency,
                   "stage": deal.stage.key, "owner_id": deal.owner_id, "contact_id": deal.contact_id,
                   "customer_id": deal.customer_id, "notes": deal.notes or "", "closed_reason": deal.closed_reason or "",
+                  "product_id": deal.product_id, "plan_id": deal.plan_id,
                   "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else ""}
     status = 409 if "_form" in errors else 422 if errors else 200
     return render("deals/detail.html", status=status, deal=deal, values=values, errors=errors,
                   history=audit.history("deal", deal.id, limit=20),
+                  automation_runs=automation.runs_for_deal(deal.id, limit=10),
                   contact=_scalars(select(Contact).where(Contact.id == deal.contact_id)) if deal.contact_id else [],
                   **_choices())
 
@@ -187,8 +191,10 @@ def deal_close(deal_id: int):
 
 @web_bp.post("/deals/<int:deal_id>/archive")
 def deal_archive(deal_id: int):
+    deals.get(deal_id)
+    require_delete_permission()  # a refusal is the 403 page, never a redirect
+
     def archive():
-        require_delete_permission()
         deals.archive(deal_id, request.form.get("reason", "")[:2000], actor_id=current_actor().id)
         return "Deal archived."
     return _act(deal_id, archive)
@@ -197,8 +203,8 @@ def deal_archive(deal_id: int):
 @web_bp.post("/deals/<int:deal_id>/delete")
 def deal_delete(deal_id: int):
     deals.get(deal_id)
+    require_delete_permission()
     try:
-        require_delete_permission()
         deals.delete(deal_id, actor_id=current_actor().id)
     except CrmError as error:
         return fail_back(error, url_for("crm.deal_detail", deal_id=deal_id))

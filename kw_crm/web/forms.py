@@ -6,6 +6,7 @@ from marshmallow.validate import Email as SchemaEmail
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..inputs import parse_id, text_problem
 from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX, SUBJECT_MAX
 
@@ -25,9 +26,9 @@ TYPE_LABELS = {"customer": "Customer", "contractor": "Contractor", "vendor": "Ve
 
 
 def no_control_chars(_form, field):
-    value = field.data or ""
-    if isinstance(value, str) and (any(ord(c) < 32 and c not in "\n\r\t" for c in value) or "\x7f" in value):
-        raise ValidationError("Control characters are not allowed.")
+    problem = text_problem(field.data, multiline=True) if isinstance(field.data, str) else None
+    if problem:
+        raise ValidationError(problem)
 
 
 def valid_email(_form, field):
@@ -43,7 +44,12 @@ def _strip(value):
 
 
 def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+    if value in (None, "", "None"):
+        return None
+    parsed = parse_id(value) if isinstance(value, str) else value
+    if parsed is None:
+        raise ValueError("Not a valid choice.")  # WTForms reports it beside the field
+    return parsed
 
 
 class ContactForm(FlaskForm):

@@ -20,6 +20,7 @@ from wtforms import SelectField
 
 from ..errors import CrmError, TooLarge
 from ..guard import current_actor
+from ..inputs import body_limit, parse_int
 from ..services import customer_importer, import_jobs, importer
 from ..tenancy import current_tenant_id, require_tenant_id
 from . import admin_bp, render, web_bp
@@ -32,6 +33,7 @@ UPLOAD_ENDPOINTS = {"crm.import_page", "crm_admin.import_page",
                     "crm_api.import_preview", "crm_api.import_contacts", "crm_api.import_job_start"}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_SECONDS = 24 * 3600
+CLAIM_STALE_SECONDS = 5 * 60  # a running import touches its claim after every batch of 1,000 rows
 
 
 class UploadForm(FlaskForm):
@@ -41,20 +43,6 @@ class UploadForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Only the CSRF token: the file is already on the server."""
-
-
-# --- upload size: enforced before anything (even the CSRF check) reads the body --------------
-
-def _limit_import_uploads():
-    if request.endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = current_app.config["CRM_MAX_IMPORT_BYTES"]
-
-
-@web_bp.record_once
-def _install_upload_limit(state):
-    # App-level before_request functions run in order and CSRFProtect's (registered by the host
-    # first) parses the form; the limit has to be in place before that, hence the front.
-    state.app.before_request_funcs.setdefault(None, []).insert(0, _limit_import_uploads)
 
 
 def too_large_message() -> str:
@@ -98,8 +86,15 @@ class UploadStore:
 
     def claim(self, token: str) -> Path:
         """Take the upload for importing (an atomic rename), so a double-clicked Import runs
-        once: the second request finds nothing and gets a 404."""
+        once: the second request finds nothing and gets a 404. A claim whose import stopped
+        beating (the worker was killed mid-run) expires after ``CLAIM_STALE_SECONDS`` and is
+        released, so the same upload can be imported again."""
         claimed = self.path(token, ".importing")
+        try:
+            if time.time() - claimed.stat().st_mtime > CLAIM_STALE_SECONDS:
+                claimed.rename(self.path(token, ".csv"))  # only one of two racing requests wins
+        except FileNotFoundError:
+            pass
         try:
             self.upload(token).rename(claimed)
         except FileNotFoundError:
@@ -140,8 +135,7 @@ def _url(endpoint: str, **values) -> str:
 
 def _upload_page(status: int = 200, form: UploadForm | None = None, error: CrmError | None = None):
     """The upload form with the tenant's import history below it."""
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = parse_int(request.args.get("page"), low=1, high=99_999) or 1
     history, total = [], 0
     if current_tenant_id() is not None:  # a 413 is answered before the guard has run
         history, total = import_jobs.history(HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
@@ -149,6 +143,7 @@ def _upload_page(status: int = 200, form: UploadForm | None = None, error: CrmEr
                   history=history, history_total=total, page=page, per_page=HISTORY_PAGE, kinds=KIND_LABELS)
 
 
+@body_limit("CRM_MAX_IMPORT_BYTES")  # enforced before anything (even the CSRF check) reads the body
 def import_page():
     form = UploadForm()
     if request.method == "POST":
@@ -197,7 +192,7 @@ def import_run(token: str):
         return redirect(_url("import_job_page", import_id=record.id))
     try:
         with path.open("rb") as handle:
-            result = importer.import_contacts(handle)
+            result = importer.import_contacts(handle, progress=lambda *_: path.touch())  # the claim beats
     except CrmError as error:
         store.release(token)
         return _upload_page(error.status, error=error)

@@ -4,8 +4,8 @@ import re
 
 from flask import redirect, request, url_for
 
-from ..errors import CrmError, Invalid, NotFound
-from ..guard import current_actor
+from ..errors import CrmError, Forbidden, Invalid, NotFound
+from ..guard import current_actor, require_delete_permission
 from ..services import stages
 from . import fail_back, render, web_bp
 from .notices import notify
@@ -15,6 +15,7 @@ def _rows_from_form(form) -> list[dict]:
     """The settings table -> the PUT /stages list, ordered by the position column."""
     keys, labels = form.getlist("key"), form.getlist("label")
     probabilities, outcomes, positions = form.getlist("probability"), form.getlist("outcome"), form.getlist("position")
+    automation = _automation_columns(form, len(keys))
     if not (len(keys) == len(labels) == len(probabilities) == len(outcomes) == len(positions)):
         raise Invalid({"stages": "The form was incomplete; reload the page."})
     rows = []
@@ -34,8 +35,25 @@ def _rows_from_form(form) -> list[dict]:
         except ValueError:
             order = float(index)
         rows.append((order, index, {"key": key, "label": label, "probability": probability_value,
-                                    "outcome": outcome or None}))
+                                    "outcome": outcome or None, **automation[index]}))
     return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+
+def _automation_columns(form, count: int) -> list[dict]:
+    """Per row the stage's automation settings (follow-up days blank = none; yes/no selects,
+    since unticked checkboxes would not keep the rows aligned). Old forms without them: {}."""
+    days, handoff, notify = form.getlist("followup_days"), form.getlist("finance_handoff"), form.getlist("notify_owner")
+    if not days and not handoff and not notify:
+        return [{} for _ in range(count)]
+    if not (len(days) == len(handoff) == len(notify) == count):
+        raise Invalid({"stages": "The form was incomplete; reload the page."})
+    columns = []
+    for raw_days, raw_handoff, raw_notify in zip(days, handoff, notify, strict=True):
+        raw_days = raw_days.strip()
+        columns.append({"followup_days": int(raw_days) if raw_days.isdigit() and len(raw_days) <= 4
+                        else (None if not raw_days else raw_days),
+                        "finance_handoff": raw_handoff == "1", "notify_owner": raw_notify == "1"})
+    return columns
 
 
 @web_bp.route("/settings", methods=["GET", "POST"], endpoint="settings")
@@ -43,7 +61,12 @@ def settings_page():
     errors = {}
     if request.method == "POST":
         try:
-            stages.replace_stages(_rows_from_form(request.form), actor_id=current_actor().id)
+            rows = _rows_from_form(request.form)
+            if stages.removes_stages(rows):
+                require_delete_permission()
+            stages.replace_stages(rows, actor_id=current_actor().id)
+        except Forbidden:
+            raise  # the 403 page, not a message on the form
         except Invalid as error:
             errors = error.fields
         except CrmError as error:
@@ -58,6 +81,7 @@ def settings_page():
 
 @web_bp.post("/settings/stages/<key>/delete")
 def settings_delete_stage(key: str):
+    require_delete_permission()
     try:
         moved = stages.delete_stage(key, move_to=request.form.get("move_to") or None, actor_id=current_actor().id)
     except NotFound:
