@@ -1,9 +1,10 @@
 """Conversion input: the sold plan (existence and product checks live in the service)."""
-from marshmallow import Schema, validate
+from marshmallow import validate
 
 from ..db import MAX_ID
+from .base import StrictSchema
 from .deals import StrictInt
 
 
-class ConvertSchema(Schema):
+class ConvertSchema(StrictSchema):
     plan_id = StrictInt(required=True, validate=validate.Range(1, MAX_ID))
