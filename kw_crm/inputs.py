@@ -117,13 +117,24 @@ def strip_unsafe(value: str) -> str:
     return "".join(c for c in value if text_problem(c) is None)
 
 
+def keeps_raw_text(view):
+    """Mark a view that ingests text from elsewhere (captured mail) and cleans it itself: a
+    mail with a stray control character must be stored cleaned, not refused. Its JSON is still
+    depth- and syntax-checked."""
+    view.crm_raw_text = True
+    return view
+
+
 def check_request_text() -> None:
     """Refuse a request whose query arguments, form fields or JSON body carry unstorable text
     (422 naming the fields) or whose JSON is malformed (400), before any view runs, so even a
     view that ignores its body never acts on such a request. Form bodies and JSON strings may
     contain tab and newlines (text areas); query strings may not."""
+    raw = getattr(current_app.view_functions.get(request.endpoint), "crm_raw_text", False)
     if request.is_json and request.method not in ("GET", "HEAD", "OPTIONS") and request.content_length != 0:
-        g.crm_json = load_json(request.get_data(cache=True))
+        g.crm_json = load_json(request.get_data(cache=True), check_text=not raw)
+    if raw:
+        return
     errors: dict[str, list[str]] = {}
     for source, multiline in ((request.args, False), (request.form, True)):
         for key, values in source.lists():
@@ -201,7 +212,7 @@ def request_json():
     return g.crm_json
 
 
-def load_json(raw: bytes):
+def load_json(raw: bytes, *, check_text: bool = True):
     """Parse a request body: 400 for malformed, too deeply nested or non-finite JSON; 422 naming
     the field for strings that may not be stored (NUL, lone surrogates, control characters;
     newlines and tabs are allowed inside JSON strings)."""
@@ -214,7 +225,8 @@ def load_json(raw: bytes):
     except ValueError as exc:  # malformed, NaN/Infinity, an integer of more than 4,300 digits
         raise CrmError(f"The request body is not valid JSON: {str(exc)[:120]}") from exc
     errors: dict[str, list[str]] = {}
-    _check_json_strings(data, "", errors)
+    if check_text:
+        _check_json_strings(data, "", errors)
     if errors:
         raise Invalid(errors)
     return data

@@ -4,6 +4,7 @@ from flask import current_app, jsonify, request
 
 from .. import capture
 from ..guard import current_actor
+from ..inputs import keeps_raw_text
 from ..services import capture_review, communications, conversations
 from ..tenancy import require_tenant_id
 from . import api_bp, json_body, jsonable, list_response, page_params
@@ -41,6 +42,7 @@ def _install_capture_limit(state):
 
 
 @api_bp.post("/communications/capture")
+@keeps_raw_text
 def communications_capture():
     """201 with the stored result; 200 with the first result when the message id was seen."""
     result = capture.ingest(require_tenant_id(), json_body(), capture_source="api")

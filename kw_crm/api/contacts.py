@@ -20,7 +20,7 @@ from ..schemas.contacts import (
 )
 from ..services import activities, attachments
 from ..services import contacts as service
-from . import api_bp, list_response, load, page_params
+from . import api_bp, keyset, list_response, load, page_params
 
 contact_out = ContactOutput()
 activity_out = ActivityOutput()
@@ -64,11 +64,17 @@ def _filters() -> service.ContactFilters:
 
 @api_bp.get("/contacts")
 def list_contacts():
+    """Offset paging as every list, plus keyset paging for deep pages: a full page carries
+    ``X-Next-Cursor``; pass it back as ``after`` (instead of ``offset``) for the next page."""
     filters = _filters()
     limit, offset = page_params()
-    rows, total = service.list_contacts(filters, limit, offset)
+    after = keyset.cursor_arg("after", offset)
+    rows, total = service.list_contacts(filters, limit, offset, after=after)
     counts = service.deal_counts([c.id for c in rows])
-    return list_response([dump_contact(c, counts.get(c.id, 0)) for c in rows], total)
+    response = list_response([dump_contact(c, counts.get(c.id, 0)) for c in rows], total)
+    if len(rows) == limit:
+        response.headers["X-Next-Cursor"] = keyset.encode(service.sort_key(rows[-1]))
+    return response
 
 
 @api_bp.post("/contacts")

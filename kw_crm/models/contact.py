@@ -40,7 +40,8 @@ class Contact(TenantScoped, Base):
     __table_args__ = (
         # Emails are unique per tenant, case- and space-insensitively; the import upserts on it.
         Index("uq_crm_contacts_tenant_email", "tenant_id", "email_key", unique=True),
-        Index("ix_crm_contacts_tenant_name", "tenant_id", "last_name", "first_name"),
+        # The list's order with its tie-breaker: a page (or a keyset seek) is an index walk (c0008).
+        Index("ix_crm_contacts_tenant_name", "tenant_id", "last_name", "first_name", "id"),
         Index("ix_crm_contacts_tenant_type", "tenant_id", "type"),
         Index("ix_crm_contacts_tenant_customer", "tenant_id", "customer_id"),
     )

@@ -42,7 +42,9 @@ class Deal(TenantScoped, Base):
     __tablename__ = "crm_deals"
     __table_args__ = (
         CheckConstraint("value_cents >= 0", name="value_not_negative"),
-        Index("ix_crm_deals_tenant_stage", "tenant_id", "stage_id", "archived_at"),
+        # With the id last, the board's newest open cards per stage (archived_at IS NULL, ORDER
+        # BY id DESC LIMIT n) are read in order and stopped at the limit (c0008).
+        Index("ix_crm_deals_tenant_stage", "tenant_id", "stage_id", "archived_at", "id"),
         Index("ix_crm_deals_tenant_contact", "tenant_id", "contact_id"),
         Index("ix_crm_deals_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_crm_deals_tenant_owner", "tenant_id", "owner_id"),

@@ -56,4 +56,34 @@
       }, 200);
     });
   }
+  // Dialogs: [data-open-dialog="id"] opens <dialog id>, [data-close-dialog] closes its dialog.
+  document.querySelectorAll("[data-open-dialog]").forEach(function (button) {
+    button.addEventListener("click", function () { document.getElementById(button.dataset.openDialog).showModal(); });
+  });
+  document.querySelectorAll("[data-close-dialog]").forEach(function (button) {
+    button.addEventListener("click", function () { button.closest("dialog").close(); });
+  });
+
+  // [data-customer-search="<customers API url>"]: offer matching customers (ids) in
+  // #crm-customer-options, and tick the form's "other" choice.
+  var customerOptions = document.getElementById("crm-customer-options");
+  document.querySelectorAll("[data-customer-search]").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var other = input.closest("form").querySelector("input[value=other]");
+      if (other) { other.checked = true; }
+      var q = input.value.trim();
+      if (!q || /^\d+$/.test(q) || !customerOptions) { return; }
+      fetch(input.dataset.customerSearch + "?limit=10&search=" + encodeURIComponent(q), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (customers) {
+          customerOptions.replaceChildren.apply(customerOptions, customers.map(function (c) {
+            var option = document.createElement("option");
+            option.value = c.id;
+            option.label = c.name;
+            option.textContent = c.name;
+            return option;
+          }));
+        });
+    });
+  });
 })();
