@@ -146,3 +146,54 @@ class TicketsTab:
         ).all()
         return {"key": "tickets", "label": "Tickets", "columns": ["Ticket", "Status"],
                 "rows": [list(r) for r in tickets]}
+
+
+# --- billing context for the CRM's activity queue ----------------------------------------------
+
+BILLING_VIEW_PERMISSION = "billing.view"
+PAST_DUE_AFTER_DAYS = 30  # host_stub's invoices carry no due date: net-30 terms
+_ID_CHUNK = 5000  # keeps IN lists under SQLite's bound-parameter limit
+
+
+@hookimpl
+def crm_user_can_view_billing(user):
+    """Finance data is for holders of ``billing.view`` only."""
+    return BILLING_VIEW_PERMISSION in (user.permissions or [])
+
+
+@hookimpl
+def crm_customers_billing_posture(tenant_id, customer_ids):
+    """Outstanding and past-due AR per currency and subscription states, two grouped queries per
+    5,000 customers."""
+    from datetime import timedelta
+
+    from sqlalchemy import case, func
+
+    from .models import Invoice, utcnow
+
+    past_due_before = utcnow() - timedelta(days=PAST_DUE_AFTER_DAYS)
+    posture: dict[int, dict] = {}
+
+    def entry(customer_id):
+        return posture.setdefault(customer_id, {"outstanding_ar_cents": {}, "past_due_ar_cents": {},
+                                                "subscriptions": []})
+
+    ids = list(customer_ids)
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start:start + _ID_CHUNK]
+        invoices = db.session.execute(
+            select(Invoice.customer_id, Invoice.currency, func.sum(Invoice.amount_cents),
+                   func.sum(case((Invoice.issued_at < past_due_before, Invoice.amount_cents), else_=0)))
+            .where(Invoice.tenant_id == tenant_id, Invoice.customer_id.in_(chunk), Invoice.status == "open")
+            .group_by(Invoice.customer_id, Invoice.currency)).all()
+        for customer_id, currency, outstanding, past_due in invoices:
+            entry(customer_id)["outstanding_ar_cents"][currency] = int(outstanding or 0)
+            if past_due:
+                entry(customer_id)["past_due_ar_cents"][currency] = int(past_due)
+        subscriptions = db.session.execute(
+            select(Subscription.customer_id, Subscription.product, Subscription.status)
+            .where(Subscription.tenant_id == tenant_id, Subscription.customer_id.in_(chunk))
+            .order_by(Subscription.customer_id, Subscription.id)).all()
+        for customer_id, product, status in subscriptions:
+            entry(customer_id)["subscriptions"].append({"product": product, "status": status})
+    return posture

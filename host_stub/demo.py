@@ -7,7 +7,7 @@ from .features import get_or_create_tenant, set_feature
 from .models import Invoice, PortalCustomer, Subscription, User, db
 
 DEMO_USERS = [
-    ("admin@example.com", "admin", "ADMIN", "Ada Admin", ["crm.delete"]),
+    ("admin@example.com", "admin", "ADMIN", "Ada Admin", ["crm.delete", "billing.view"]),
     ("sales@example.com", "sales", "ADMIN", "Sam Seller", []),
     ("staff@example.com", "staff", "STAFF", "Stella Staff", []),
     ("vendor@example.com", "vendor", "VENDOR", "Victor Vendor", []),

@@ -36,7 +36,7 @@ def init_app(app: Flask, plugin_manager) -> None:
     from . import models  # noqa: F401 - registers the tables on the CRM metadata
     from .api import api_bp
     from .cli import crm_cli
-    from .services import outbox  # noqa: F401 - registers the mail job
+    from .services import digest, outbox  # noqa: F401 - register the activity digest and mail jobs
     from .web import admin_bp, web_bp
 
     app.register_blueprint(web_bp)

@@ -92,3 +92,23 @@ def import_file(file, tenant_name, batch_size):
         click.echo(f"  row {error['row']}: {error['message']}")
     if result.skipped > 20:
         click.echo(f"  ... and {result.skipped - 20} more skipped rows")
+
+
+@crm_cli.command("digest")
+@click.option("--date", "day", default=None, help="The day to send for (YYYY-MM-DD, default: today, UTC).")
+@with_appcontext
+def digest(day):
+    """Queue and send today's activity digest: one mail per owner with overdue or due-today
+    activities. Safe to run again the same day: each owner gets one digest per day."""
+    from datetime import date
+
+    from . import jobs
+    from .services import digest as service
+
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    counts = service.queue_digests(when)
+    click.echo(f"queued {counts['queued']} digest(s), skipped {counts['skipped']}")
+    _echo_counts(jobs.run_due(max(counts["queued"], 1) * 2))

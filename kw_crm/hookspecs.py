@@ -173,6 +173,21 @@ def crm_tenant_id_by_name(name):
 
 
 @hookspec(firstresult=True)
+def crm_user_can_view_billing(user):
+    """Called when the activity queue is ranked for ``user``. Return ``True`` when the host lets
+    this user see billing and finance data; only then do outstanding AR and subscription states
+    enter the priority, the recommendation and the sequence blockers. No answer means no."""
+
+
+@hookspec(firstresult=True)
+def crm_customers_billing_posture(tenant_id, customer_ids):
+    """Called once per queue ranking with every customer id on the queue (batch, so the queue
+    costs a constant number of queries). Return ``{customer_id: {"outstanding_ar_cents":
+    {currency: cents}, "past_due_ar_cents": {currency: cents}, "subscriptions": [{"product",
+    "status"}]}}``; customers without billing records may be left out. No answer: no billing."""
+
+
+@hookspec(firstresult=True)
 def crm_enqueue_job(name, kwargs):
     """Called after a commit for each job the transaction queued (mail, automation runs, webhook
     deliveries, imports). Hand it to your task engine and return ``True``; the task must call

@@ -146,3 +146,16 @@ def tenant_id_by_name(name: str) -> int | None:
     """The id of the tenant called ``name`` (for CLI commands), ``None`` when unknown or when
     the host does not offer the lookup."""
     return _hook().crm_tenant_id_by_name(name=name)
+
+
+def user_can_view_billing(user) -> bool:
+    """May ``user`` see billing data? A host without the hook shows billing to nobody."""
+    return user is not None and bool(_hook().crm_user_can_view_billing(user=user))
+
+
+def customers_billing_posture(customer_ids) -> dict[int, dict]:
+    """Billing posture of many customers in one call (``{}`` when the host has no billing)."""
+    ids = sorted({int(i) for i in customer_ids if i is not None})
+    if not ids:
+        return {}
+    return _hook().crm_customers_billing_posture(tenant_id=require_tenant_id(), customer_ids=ids) or {}

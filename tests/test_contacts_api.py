@@ -271,14 +271,15 @@ def test_notes_and_activities_make_the_timeline_newest_first(admin_client, admin
     assert entries[1]["body"] == long_note
     done = admin_client.post(f"/api/crm/activities/{activity['id']}/complete")
     assert done.status_code == 200 and done.get_json()["completed_at"] is not None
-    again = admin_client.post(f"/api/crm/activities/{activity['id']}/complete").get_json()
-    assert again["completed_at"] == done.get_json()["completed_at"]
+    again = admin_client.post(f"/api/crm/activities/{activity['id']}/complete")  # issue 13: completing twice is a 409
+    assert again.status_code == 409 and "already completed" in again.get_json()["error"]["message"]
+    assert admin_client.get(f"/api/crm/activities/{activity['id']}").get_json()["completed_at"] == done.get_json()["completed_at"]
 
 
 @pytest.mark.parametrize("body, field", [
     ({"type": "fax", "subject": "x"}, "type"),
-    ({"type": "call"}, "subject"),
-    ({"type": "call", "subject": "s" * 256}, "subject"),
+    ({"type": "call"}, "title"),  # contract 8.1: the field is title; subject is its other name
+    ({"type": "call", "subject": "s" * 256}, "title"),
     ({"type": "call", "subject": "x", "due_date": "31/12/2030"}, "due_date"),
     ({"type": "call", "subject": "x", "owner_id": 2_000_000_000}, "owner_id"),
 ])

@@ -93,4 +93,15 @@ def index():
         rule.rule for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("crm_api.")))
 
 
-from . import automation, communications, contacts, customers, deals, import_jobs, imports, products, risk  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    activities,
+    automation,
+    communications,
+    contacts,
+    customers,
+    deals,
+    import_jobs,
+    imports,
+    products,
+    risk,
+)

@@ -1,4 +1,4 @@
-"""Contacts API: contacts, bulk actions, timeline, notes, activities, attachments."""
+"""Contacts API: contacts, bulk actions, timeline, notes, logging activities, attachments."""
 from flask import jsonify, request, send_file
 from marshmallow import ValidationError
 
@@ -7,9 +7,8 @@ from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
 from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
+from ..schemas.activities import ActivityOutput, ContactActivityInput
 from ..schemas.contacts import (
-    ActivityInput,
-    ActivityOutput,
     AttachmentOutput,
     BulkInput,
     ContactInput,
@@ -135,14 +134,9 @@ def add_note(contact_id: int):
 @api_bp.post("/contacts/<int:contact_id>/activities")
 def log_activity(contact_id: int):
     contact = service.get_contact(contact_id)
-    data = load(ActivityInput())
+    data = load(ContactActivityInput())
     activity = activities.log_activity(contact, actor_id=current_actor().id, **data)
     return jsonify(activity_out.dump(activity)), 201
-
-
-@api_bp.post("/activities/<int:activity_id>/complete")
-def complete_activity(activity_id: int):
-    return jsonify(activity_out.dump(activities.complete_activity(activities.get_activity(activity_id))))
 
 
 @api_bp.get("/contacts/<int:contact_id>/attachments")

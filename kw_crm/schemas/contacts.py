@@ -1,8 +1,8 @@
 """Marshmallow schemas of the contacts API: input (strict, per-field messages) and output."""
 from marshmallow import Schema, fields, validate
 
-from ..models import ACTIVITY_TYPES, CONTACT_STATUSES, CONTACT_TYPES
-from ..services.activities import NOTE_MAX, SUBJECT_MAX
+from ..models import CONTACT_STATUSES, CONTACT_TYPES
+from ..services.activities import NOTE_MAX
 from .base import Id, StrictSchema, Text
 
 
@@ -60,29 +60,6 @@ class NoteOutput(Schema):
     created_at = fields.DateTime()
 
 
-class ActivityInput(StrictSchema):
-    BLANK_IS_NONE = ("description", "due_date")
-    type = fields.String(required=True, validate=validate.OneOf(ACTIVITY_TYPES))
-    subject = Text(SUBJECT_MAX, required=True, min_length=1)
-    description = Text(NOTE_MAX)
-    due_date = fields.Date(allow_none=True)
-    owner_id = Id(allow_none=True)
-
-
-class ActivityOutput(Schema):
-    id = fields.Integer()
-    type = fields.String()
-    subject = fields.String()
-    description = fields.String()
-    due_date = fields.Date()
-    contact_id = fields.Integer()
-    deal_id = fields.Integer()
-    customer_id = fields.Integer()
-    owner_id = fields.Integer()
-    completed_at = fields.DateTime()
-    created_at = fields.DateTime()
-
-
 class TimelineEntry(Schema):
     kind = fields.String()
     id = fields.Integer()
@@ -90,6 +67,7 @@ class TimelineEntry(Schema):
     body = fields.String()
     author_id = fields.Integer()
     type = fields.String()
+    title = fields.String()
     subject = fields.String()
     description = fields.String()
     due_date = fields.Date()

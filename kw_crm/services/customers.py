@@ -364,7 +364,7 @@ def workspace(customer_id) -> dict:
                Contact.is_decision_maker).where(Contact.customer_id == cid)
         .order_by(Contact.last_name, Contact.first_name, Contact.id).limit(n)).mappings().all()
     activities = session.execute(
-        select(Activity.id, Activity.type, Activity.subject, Activity.due_date, Activity.completed_at,
+        select(Activity.id, Activity.type, Activity.title, Activity.due_date, Activity.completed_at,
                Activity.created_at).where(Activity.customer_id == cid)
         .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(n)).mappings().all()
     from .communications import recent_for_customer  # the log's own shape, with provenance
@@ -383,7 +383,7 @@ def workspace(customer_id) -> dict:
         "customer": row,
         "deals": {"items": deal_items, "total": totals[0]},
         "contacts": {"items": [dict(c) for c in contacts], "total": totals[1]},
-        "activities": {"items": [dict(a) for a in activities], "total": totals[2]},
+        "activities": {"items": [dict(a, subject=a["title"]) for a in activities], "total": totals[2]},
         "communications": {"items": communications, "total": totals[3]},
         "audit": [{"id": e.id, "action": e.action, "actor_id": e.actor_id, "actor_name": names.get(e.actor_id),
                    "changes": e.changes, "reason": e.reason, "created_at": e.created_at} for e in trail],

@@ -1,12 +1,12 @@
 """Contact pages: the CRM landing list, bulk actions, forms, detail (timeline, deals, host tabs,
-notes, activities, attachments) and the open-activities page."""
+notes, logging activities, attachments)."""
 from flask import current_app, redirect, request, url_for
 
 from .. import host
-from ..db import session, utcnow
+from ..db import session
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
-from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id, parse_int, safe_redirect_target
+from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id, parse_int
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..services import activities, attachments
 from ..services import contacts as service
@@ -227,21 +227,3 @@ def contact_delete_attachment(contact_id: int, attachment_id: int):
     attachments.delete(attachment)
     notify(f"Deleted {name}.")
     return redirect(url_for("crm.contact_detail", contact_id=contact_id))
-
-
-@web_bp.route("/activities", endpoint="activities")
-def activities_page():
-    per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
-    page = _int_param("page", 1, 1, 1_000_000)
-    rows, total = activities.open_activities(per_page, (page - 1) * per_page)
-    owners = service.users_by_id(a.owner_id for a, _ in rows)
-    return render("activities/list.html", rows=rows, total=total, owners=owners, today=utcnow().date(),
-                  page=page, pages=max(1, -(-total // per_page)), form=ConfirmForm())
-
-
-@web_bp.post("/activities/<int:activity_id>/complete")
-def activity_complete(activity_id: int):
-    activity = activities.get_activity(activity_id)
-    activities.complete_activity(activity)
-    notify(f"Completed: {activity.subject}")
-    return redirect(safe_redirect_target(request.form.get("next"), url_for("crm.activities")))

@@ -68,7 +68,7 @@ def test_note_and_activity_appear_on_the_timeline(page, login, admin, admin_clie
     page.get_by_label("Note text").fill("Met at the trade fair <b>not bold</b>")
     page.get_by_role("button", name="Add note").click()
     page.get_by_label("Activity type").select_option("call")
-    page.get_by_label("Subject").fill("Follow-up call")
+    page.get_by_label("Title").fill("Follow-up call")  # contract 8.1 names it title
     page.get_by_label("Due date").fill("2031-05-06")
     page.get_by_role("button", name="Log activity").click()
     timeline = page.locator("#panel-timeline")
