@@ -1,4 +1,4 @@
-"""Board and pipeline cost: the product's /crm/deals data (kw_crm.services.deals.board) and
+"""Board and pipeline cost: the product's /crm/deals data (kw_crm.services.pipeline_view.board) and
 /api/crm/pipeline beside the bare aggregate in raw SQL, on the same database in the same run.
 
     python benchmarks/deals_board.py [--deals 20000] [--url postgresql+psycopg://postgres@127.0.0.1/SCRATCH]
@@ -18,7 +18,7 @@ from sqlalchemy import insert, text
 from host_stub import create_app
 from host_stub.models import Tenant, db
 from kw_crm.models import Deal
-from kw_crm.services import deals, stages
+from kw_crm.services import deals, pipeline_view, stages
 from kw_crm.tenancy import tenant_scope
 
 
@@ -48,8 +48,9 @@ def main() -> None:
                  "stage_id": stage_ids[i % len(stage_ids)]} for i in range(args.deals)])
             db.session.commit()
             print(f"{args.deals} deals, {db.engine.dialect.name}")
-            timed("product: board (open deals, cards + totals)", lambda: deals.board())
-            timed("product: board with closed deals", lambda: deals.board(include_closed=True))
+            timed("product: board (open deals, cards + totals)", lambda: pipeline_view.board(pipeline_view.Filters()))
+            timed("product: board with closed deals",
+                  lambda: pipeline_view.board(pipeline_view.Filters(include_closed=True)))
             timed("product: pipeline (GET /pipeline data)", deals.pipeline)
             raw = text("SELECT stage_id, currency, count(*), sum(value_cents) FROM crm_deals "
                        "WHERE tenant_id = :t AND archived_at IS NULL GROUP BY stage_id, currency")

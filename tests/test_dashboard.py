@@ -2,6 +2,8 @@
 import random
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from host_stub.models import PortalCustomer
 from kw_crm.db import utcnow
 from kw_crm.models import Communication, CustomerProfile, Deal, Stage
@@ -104,4 +106,33 @@ def test_dashboard_query_count_does_not_grow_with_data(admin_client, admin, crm_
     assert len(full) == len(empty)
     with count_queries() as page:
         assert admin_client.get("/crm/dashboard").status_code == 200
-    assert len(page) <= len(full) + 2
+    assert len(page) <= len(full) + 4  # + the layout, the stages and the per-stage chart's GROUP BY
+    with crm_scope(tenant) as s:
+        s.add_all(Deal(title=f"More {i}", value_cents=i, currency="USD", stage_id=s.scalar(
+            select(Stage.id).where(Stage.outcome.is_(None)).limit(1))) for i in range(40))
+        s.commit()
+    with count_queries() as more:
+        assert admin_client.get("/crm/dashboard").status_code == 200
+    assert len(more) == len(page)
+
+
+def test_dashboard_draws_pipeline_by_stage_and_lifecycle_charts(admin_client):
+    from bs4 import BeautifulSoup
+
+    for title, cents, currency, stage in (("A", 1000, "USD", "LEAD"), ("B", 500, "USD", "PROPOSAL"),
+                                          ("C", 700, "EUR", "PROPOSAL")):
+        assert admin_client.post("/api/crm/deals", json={"title": title, "value_cents": cents, "currency": currency,
+                                                         "stage": stage}).status_code == 201
+    page = BeautifulSoup(admin_client.get("/crm/dashboard").data, "html.parser")
+    open_stages = ["Lead", "Qualified", "Proposal", "Negotiation"]
+    for currency in ("eur", "usd"):
+        chart = page.select_one(f"#chart-stages-{currency} svg")
+        assert chart["role"] == "img" and chart.title.string and chart.desc.string
+        assert [t.string for t in chart.select("text.chart-label")] == open_stages
+        assert len(chart.select("rect.chart-bar")) == 2 * len(open_stages)
+    usd = page.select_one("#chart-stages-usd table.chart-table")
+    assert [r.th.string for r in usd.select("tbody tr")] == open_stages
+    assert "1 · 10.00 USD" in usd.get_text() and "1 · 5.00 USD" in usd.get_text()
+    lifecycle = page.select_one("#chart-lifecycle")
+    assert [t.string for t in lifecycle.select("text.chart-label")] == ["Prospect", "Qualified", "Customer", "Churned"]
+    assert len(lifecycle.select("rect.chart-bar")) == 4

@@ -6,7 +6,7 @@ from tests.support.deals import new_contact, new_deal
 
 
 def column(html: str, stage_key: str) -> str:
-    match = re.search(rf'<section class="deal-column" data-stage="{stage_key}".*?</section>', html, re.S)
+    match = re.search(rf'<section class="deal-column[^"]*" data-stage="{stage_key}".*?</section>', html, re.S)
     assert match, f"no column {stage_key}"
     return match.group(0)
 
@@ -18,7 +18,8 @@ def test_board_columns_totals_per_currency_and_cards(admin_client, tenant, crm_s
     new_deal(admin_client, title="Paris office", value_cents=99_00, stage="PROPOSAL", currency="EUR")
     html = admin_client.get("/crm/deals").get_data(as_text=True)
     order = re.findall(r'data-stage="([A-Z_]+)" aria-label', html)
-    assert order == ["LEAD", "QUALIFIED", "PROPOSAL", "NEGOTIATION"]  # open stages only by default
+    assert order == ["LEAD", "QUALIFIED", "PROPOSAL", "NEGOTIATION", "WON", "LOST"]  # one column per stage
+    assert re.findall(r'deal-column is-collapsed" data-stage="([A-Z_]+)"', html) == ["WON", "LOST"]  # empty
     proposal = column(html, "PROPOSAL")
     assert '<span class="deal-count">3</span>' in proposal
     assert '<li data-currency="EUR">99.00 EUR</li>' in proposal
@@ -31,6 +32,7 @@ def test_closed_deals_show_only_with_the_toggle(admin_client):
     admin_client.post(f"/api/crm/deals/{won['id']}/close", json={"outcome": "won"})
     default = admin_client.get("/crm/deals").get_data(as_text=True)
     assert "Signed deal" not in default and "Show closed deals (1)" in default
+    assert "1 won deal" in column(default, "WON")  # collapsed, counted, linked to the table
     with_closed = admin_client.get("/crm/deals?closed=1").get_data(as_text=True)
     assert "Signed deal" in column(with_closed, "WON")
     assert re.findall(r'data-stage="([A-Z_]+)" aria-label', with_closed)[-2:] == ["WON", "LOST"]

@@ -100,6 +100,7 @@ from . import (  # noqa: E402,F401
     contacts,
     customers,
     deals,
+    forecast,
     import_jobs,
     imports,
     products,

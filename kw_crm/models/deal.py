@@ -23,6 +23,8 @@ class Stage(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "key"),
         CheckConstraint("probability >= 0 AND probability <= 100", name="probability_range"),
+        CheckConstraint("stale_after_days IS NULL OR (stale_after_days >= 1 AND stale_after_days <= 3650)",
+                        name="stale_after_days_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,6 +33,8 @@ class Stage(TenantScoped, Base):
     probability: Mapped[int] = mapped_column(default=0)
     position: Mapped[int] = mapped_column(default=0)
     outcome: Mapped[str | None] = mapped_column(String(10))  # None (open) | "won" | "lost"
+    # open deals that sit in this stage longer than this many days are stale (None: never)
+    stale_after_days: Mapped[int | None]
     # automation on entering the stage: a follow-up for the owner due in N days (None: none),
     # a finance hand-off activity, a notification mail to the owner
     followup_days: Mapped[int | None]
@@ -48,6 +52,7 @@ class Deal(TenantScoped, Base):
         Index("ix_crm_deals_tenant_contact", "tenant_id", "contact_id"),
         Index("ix_crm_deals_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_crm_deals_tenant_owner", "tenant_id", "owner_id"),
+        Index("ix_crm_deals_tenant_closed", "tenant_id", "closed_at"),  # the won/lost trend
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +67,9 @@ class Deal(TenantScoped, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     closed_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
+    # when the deal last entered its stage (services.deals._enter_stage): stale-deal marking.
+    # Nullable only so revision c0011 could add it without rebuilding the table on SQLite.
+    stage_changed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
     archive_reason: Mapped[str | None] = mapped_column(Text)
     # the host catalogue's product (fixed once set) and optional plan; conversion adds the rest

@@ -375,10 +375,11 @@ def workspace(customer_id) -> dict:
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(20)).all()
     actor_ids = {e.actor_id for e in trail if e.actor_id}
     actor_ids |= {v for e in trail for v in (e.changes or {}).get("owner_id", []) if isinstance(v, int)}
+    actor_ids |= {d["owner_id"] for d in deals if d["owner_id"]}
     User = host.user_model()
     names = dict(session.execute(host.tenant_users().with_only_columns(User.id, User.name)
                                  .where(User.id.in_(actor_ids))).all()) if actor_ids else {}
-    deal_items = [dict(d) for d in deals]
+    deal_items = [dict(d, owner_name=names.get(d["owner_id"])) for d in deals]
     return {
         "customer": row,
         "deals": {"items": deal_items, "total": totals[0]},

@@ -1,5 +1,5 @@
-"""Deals: create, edit, move through the pipeline, close, archive, delete; the board and the
-pipeline totals.
+"""Deals: create, edit, move through the pipeline, close, archive, delete; the pipeline totals
+(the board and the deal table are services.pipeline_view).
 
 Every stage change goes through :func:`_enter_stage`, so whichever path moves a deal (edit form,
 API stage call, bulk tool, close, PATCH) gets the same audit entry, signals, lifecycle rules and
@@ -10,16 +10,15 @@ from datetime import date
 from functools import wraps
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import host, signals
-from ..db import commit, contains_pattern, is_valid_id, session, utcnow
+from ..db import commit, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Contact, Deal, Stage
-from ..tenancy import require_tenant_id
-from . import audit, automation, lifecycle, outbox, products
+from . import audit, automation, lifecycle, outbox, pipeline_view, products
 from . import stages as stage_service
 from .currencies import format_money
 
@@ -27,7 +26,6 @@ log = logging.getLogger("kw_crm.deals")
 EDITABLE = ("title", "value_cents", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
             "customer_id", "notes", "closed_reason", "product_id", "plan_id")
 CLOSED_EDITABLE = ("notes", "closed_reason")
-CARDS_PER_COLUMN = 100
 STALE_MESSAGE = "This deal was changed by someone else since you opened it; reload it and apply your change again."
 
 
@@ -50,7 +48,7 @@ def search(*, stage: str | None = None, owner_id: int | None = None, contact_id:
         if value is not None:
             conditions.append(column == value)
     if q:
-        conditions.append(func.lower(Deal.title).like(contains_pattern(q), escape="\\"))
+        conditions.append(pipeline_view.search_condition(q))
     if not include_archived:
         conditions.append(Deal.archived_at.is_(None))
     total = session.scalar(select(func.count(Deal.id)).where(*conditions))
@@ -74,6 +72,7 @@ def serialise(deal: Deal) -> dict:
         "product_id": deal.product_id, "plan_id": deal.plan_id, "converted_at": _iso(deal.converted_at),
         "subscription_id": deal.subscription_id, "contract_snapshot": deal.contract_snapshot,
         "created_at": _iso(deal.created_at), "updated_at": _iso(deal.updated_at),
+        "stage_changed_at": _iso(deal.stage_changed_at),
     }
 
 
@@ -81,7 +80,7 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-# ---------------------------------------------------------------------------- board and totals
+# ---------------------------------------------------------------------------- totals
 
 def _totals_by_stage() -> dict[int, list[dict]]:
     """One GROUP BY stage, currency query: per stage a list of per-currency totals."""
@@ -93,39 +92,6 @@ def _totals_by_stage() -> dict[int, list[dict]]:
     for stage_id, currency, count, value in rows:
         totals.setdefault(stage_id, []).append({"currency": currency, "count": count, "value_cents": int(value)})
     return totals
-
-
-def board(*, include_closed: bool = False) -> dict:
-    """The /crm/deals board in three queries whatever the number of deals: stages, totals per
-    stage and currency, and the newest cards of each column."""
-    all_stages = stage_service.list_stages()
-    columns = [s for s in all_stages if include_closed or s.outcome is None]
-    totals = _totals_by_stage()
-    cards: dict[int, list] = {s.id: [] for s in columns}
-    if columns:
-        # one statement: per column its newest cards (UNION ALL of per-stage LIMITed selects,
-        # each served by the tenant/stage index) joined to the contact names
-        per_stage = [select(Deal.id, Deal.title, Deal.value_cents, Deal.currency, Deal.stage_id, Deal.contact_id)
-                     .where(Deal.tenant_id == require_tenant_id(), Deal.stage_id == s.id, Deal.archived_at.is_(None))
-                     .order_by(Deal.id.desc()).limit(CARDS_PER_COLUMN).subquery() for s in columns]
-        newest = union_all(*[select(*sub.c) for sub in per_stage]).subquery()
-        rows = session.execute(
-            select(newest, Contact.first_name, Contact.last_name)
-            .outerjoin(Contact, (Contact.id == newest.c.contact_id) & (Contact.tenant_id == require_tenant_id()))
-            .order_by(newest.c.stage_id, newest.c.id.desc())).all()
-        for row in rows:
-            contact = f"{row.first_name} {row.last_name}".strip() if row.first_name is not None else None
-            cards[row.stage_id].append({"id": row.id, "title": row.title, "value_cents": row.value_cents,
-                                        "currency": row.currency, "contact_id": row.contact_id,
-                                        "contact_name": contact})
-    return {
-        "stages": all_stages,
-        "columns": [{"stage": s, "totals": totals.get(s.id, []),
-                     "count": sum(t["count"] for t in totals.get(s.id, [])), "cards": cards[s.id]}
-                    for s in columns],
-        "hidden_closed": sum(sum(t["count"] for t in totals.get(s.id, [])) for s in all_stages
-                             if s.outcome is not None and s not in columns),
-    }
 
 
 def pipeline() -> list[dict]:
@@ -357,6 +323,7 @@ def _enter_stage(deal: Deal, target: Stage, *, actor_id: int | None, reason: str
     WON mail."""
     old = deal.stage
     deal.stage = target
+    deal.stage_changed_at = utcnow()
     if target.outcome is not None:
         deal.closed_at = utcnow()
         if reason:
@@ -410,6 +377,8 @@ def valid_filters(args) -> dict:
         filters["stage"] = args["stage"]
     if args.get("q"):
         filters["q"] = args["q"][:200]
+        if any(ord(ch) < 32 for ch in filters["q"]):
+            errors["q"] = "The search contains control characters."
     filters["include_archived"] = args.get("include_archived", "").lower() in ("1", "true", "yes")
     if errors:
         raise Invalid(errors)

@@ -28,6 +28,7 @@ MAX_FOLLOWUP_DAYS = 365
 OUTCOMES = (None, "won", "lost")
 KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 MAX_STAGES = 30
+MAX_STALE_DAYS = 3650  # ten years: anything longer is a typo, not a threshold
 
 
 def list_stages() -> list[Stage]:
@@ -89,7 +90,8 @@ def _validate(items) -> list[dict]:
         if not isinstance(item, dict):
             errors[f"stages.{index}"] = ["Each stage must be an object."]
             continue
-        unknown = set(item) - {"key", "label", "probability", "position", "outcome", *AUTOMATION_FIELDS}
+        unknown = set(item) - {"key", "label", "probability", "position", "outcome", "stale_after_days",
+                               *AUTOMATION_FIELDS}
         if unknown:
             problems.append(f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
         key = item.get("key")
@@ -109,12 +111,21 @@ def _validate(items) -> list[dict]:
         outcome = item.get("outcome")
         if outcome not in OUTCOMES:
             problems.append('outcome must be null, "won" or "lost".')
+        stale = item.get("stale_after_days")
+        if stale is not None and (isinstance(stale, bool) or not isinstance(stale, int)
+                                  or not 1 <= stale <= MAX_STALE_DAYS):
+            problems.append(f"stale_after_days must be empty or a whole number of days from 1 to {MAX_STALE_DAYS}.")
+        elif stale is not None and outcome is not None:
+            problems.append("stale_after_days applies to open stages only: closed deals do not go stale.")
         automation = _automation_settings(item, problems)
         if problems:
             errors[f"stages.{index}"] = problems
         else:
-            cleaned.append({"key": key, "label": label, "probability": probability, "outcome": outcome,
-                            "position": index, **automation})
+            row = {"key": key, "label": label, "probability": probability, "outcome": outcome, "position": index,
+                   **automation}
+            if "stale_after_days" in item:  # absent: the stage keeps its threshold
+                row["stale_after_days"] = stale
+            cleaned.append(row)
     if errors:
         raise Invalid(errors)
     won = sum(1 for c in cleaned if c["outcome"] == "won")
@@ -151,7 +162,7 @@ def _automation_settings(item: dict, problems: list[str]) -> dict:
 def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
     """Make the tenant's stages equal ``items`` (order = list order). Keys are the identity:
     a known key is updated, a new key created, a missing key deleted (refused while it holds
-    deals). All or nothing."""
+    deals). A stage sent without ``stale_after_days`` keeps its threshold. All or nothing."""
     cleaned = _validate(items)
     current = {s.key: s for s in list_stages()}
     counts = deal_counts()
@@ -175,10 +186,11 @@ def replace_stages(items, *, actor_id: int | None) -> list[Stage]:
             stage = Stage(**{"followup_days": None, "finance_handoff": False, "notify_owner": False, **c})
             session.add(stage)
         else:
-            for name, value in c.items():
+            for name, value in c.items():  # settings left out of the request keep their value
                 setattr(stage, name, value)
     audit.record("stages", 0, "replaced", actor_id=actor_id,
-                 changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"]] for c in cleaned]})
+                 changes={"stages": [[c["key"], c["label"], c["probability"], c["outcome"], c.get("stale_after_days")]
+                                     for c in cleaned]})
     try:
         commit()
     except IntegrityError as exc:  # a deal landed in a deleted stage meanwhile (FK RESTRICT)
@@ -195,8 +207,8 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
     stage = next((s for s in stages if s.key == (key or "").upper()), None)
     if stage is None:
         raise NotFound("No such stage.")
-    remaining = [dict(key=s.key, label=s.label, probability=s.probability, outcome=s.outcome)
-                 for s in stages if s.id != stage.id]
+    remaining = [dict(key=s.key, label=s.label, probability=s.probability, outcome=s.outcome,
+                      stale_after_days=s.stale_after_days) for s in stages if s.id != stage.id]
     try:
         _validate(remaining)
     except Invalid as error:
@@ -228,5 +240,6 @@ def delete_stage(key: str, *, move_to: str | None, actor_id: int | None) -> int:
 
 def serialise(stage: Stage) -> dict:
     return {"key": stage.key, "label": stage.label, "probability": stage.probability,
-            "position": stage.position, "outcome": stage.outcome, "followup_days": stage.followup_days,
-            "finance_handoff": stage.finance_handoff, "notify_owner": stage.notify_owner}
+            "position": stage.position, "outcome": stage.outcome, "stale_after_days": stage.stale_after_days,
+            "followup_days": stage.followup_days, "finance_handoff": stage.finance_handoff,
+            "notify_owner": stage.notify_owner}

@@ -89,4 +89,4 @@ def not_found(path: str):
     raise NotFound()
 
 
-from . import activities, contacts, conversion, customers, dashboard, deals, imports, risk, settings  # noqa: E402,F401,I001
+from . import activities, contacts, conversion, customers, dashboard, deals, forecast, imports, risk, settings  # noqa: E402,F401,I001

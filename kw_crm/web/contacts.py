@@ -146,12 +146,14 @@ def contact_delete(contact_id: int):
 def contact_detail(contact_id: int, note_form=None, activity_form=None, attachment_form=None, status=200):
     contact = service.get_contact(contact_id)
     entries, timeline_total = activities.timeline(contact.id, limit=200)
+    deals = service.contact_deals(contact.id)
     people = service.users_by_id([contact.owner_id, contact.vendor_user_id]
-                                 + [e.get("owner_id") or e.get("author_id") for e in entries])
+                                 + [e.get("owner_id") or e.get("author_id") for e in entries]
+                                 + [d.owner_id for d in deals])
     vendor_user = people.get(contact.vendor_user_id)
     customer = host.tenant_customer(contact.customer_id) if contact.customer_id else None
     return render("contacts/detail.html", status, contact=contact, entries=entries, timeline_total=timeline_total,
-                  people=people, customer=customer, deals=service.contact_deals(contact.id),
+                  people=people, customer=customer, deals=deals,
                   host_tabs=host.contact_tabs(contact), attachments=attachments.list_for(contact.id),
                   vendor_user=vendor_user, vendor_url=host.user_admin_url(vendor_user) if vendor_user else None,
                   type_labels=TYPE_LABELS, note_form=note_form or NoteForm(),

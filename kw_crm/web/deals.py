@@ -13,7 +13,7 @@ from ..guard import current_actor, require_delete_permission
 from ..inputs import parse_id
 from ..models import Contact
 from ..schemas.deals import MAX_VALUE_CENTS, DealSchema, DealUpdateSchema
-from ..services import audit, automation, deals, products, stages
+from ..services import audit, automation, deals, pipeline_view, products, stages
 from ..services.currencies import ISO_4217_ACTIVE, format_amount, parse_amount
 from . import fail_back, render, web_bp
 from .notices import notify
@@ -81,15 +81,34 @@ def _scalars(statement):
 
 @web_bp.get("/deals", endpoint="deals")
 def deals_board():
-    include_closed = request.args.get("closed") == "1"
-    return render("deals/board.html", board=deals.board(include_closed=include_closed),
-                  include_closed=include_closed)
+    all_stages = stages.list_stages()
+    filters = pipeline_view.parse_filters(request.args, all_stages)
+    owners = pipeline_view.owners()
+    return render("deals/board.html", board=pipeline_view.board(filters, stages=all_stages, user_names=dict(owners)),
+                  filters=filters, include_closed=filters.include_closed, owners=owners)
+
+
+@web_bp.get("/deals/table", endpoint="deals_table")
+def deals_table():
+    """The board's deals as a paged, sortable table (where a column's "N more" leads)."""
+    all_stages = stages.list_stages()
+    filters = pipeline_view.parse_filters(request.args, all_stages)
+    sort = pipeline_view.parse_sort(request.args.get("sort"))
+    raw_page = request.args.get("page", "1")
+    page = int(raw_page) if raw_page.isdigit() and len(raw_page) <= 6 else 0
+    if not 1 <= page <= pipeline_view.MAX_PAGE:
+        raise Invalid({"page": [f"page must be a whole number from 1 to {pipeline_view.MAX_PAGE}."]})
+    owners = pipeline_view.owners()
+    table = pipeline_view.table(filters, sort=sort, page=page, stages=all_stages, user_names=dict(owners))
+    return render("deals/table.html", table=table, filters=filters, stages=all_stages, owners=owners)
 
 
 @web_bp.post("/deals/bulk-stage")
 def deals_bulk_stage():
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i is not None]
     back = url_for("crm.deals", closed=request.form.get("closed") or None)
+    if request.referrer and request.referrer.startswith(request.host_url):
+        back = request.referrer  # the board with its filters
     if not ids:
         notify("Select at least one deal.", "warning")
         return redirect(back)

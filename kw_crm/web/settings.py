@@ -15,28 +15,37 @@ def _rows_from_form(form) -> list[dict]:
     """The settings table -> the PUT /stages list, ordered by the position column."""
     keys, labels = form.getlist("key"), form.getlist("label")
     probabilities, outcomes, positions = form.getlist("probability"), form.getlist("outcome"), form.getlist("position")
+    stale_days = form.getlist("stale_after_days") or [None] * len(keys)  # a form without the column keeps them
     automation = _automation_columns(form, len(keys))
-    if not (len(keys) == len(labels) == len(probabilities) == len(outcomes) == len(positions)):
+    if not (len(keys) == len(labels) == len(probabilities) == len(outcomes) == len(positions) == len(stale_days)):
         raise Invalid({"stages": "The form was incomplete; reload the page."})
     rows = []
-    for index, (key, label, probability, outcome, position) in enumerate(
-            zip(keys, labels, probabilities, outcomes, positions, strict=True)):
+    for index, (key, label, probability, outcome, position, stale) in enumerate(
+            zip(keys, labels, probabilities, outcomes, positions, stale_days, strict=True)):
         key, label = key.strip(), label.strip()
         if not key and not label:
             continue  # the empty "add a stage" row
         if not key:
             key = re.sub(r"[^A-Z0-9]+", "_", label.upper()).strip("_")[:40] or label
-        try:
-            probability_value = int(probability)
-        except ValueError:
-            probability_value = probability  # the service reports it
+        probability_value = _whole_number(probability)  # the service reports a bad one
         try:
             order = float(position)
         except ValueError:
             order = float(index)
-        rows.append((order, index, {"key": key, "label": label, "probability": probability_value,
-                                    "outcome": outcome or None, **automation[index]}))
+        row = {"key": key, "label": label, "probability": probability_value, "outcome": outcome or None,
+               **automation[index]}
+        if stale is not None:
+            row["stale_after_days"] = _whole_number(stale.strip()) if stale.strip() else None
+        rows.append((order, index, row))
     return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+
+def _whole_number(raw: str):
+    """An int when the text is one; otherwise the text itself, for the service to refuse by name."""
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
 
 
 def _automation_columns(form, count: int) -> list[dict]:
