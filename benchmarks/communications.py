@@ -123,15 +123,20 @@ def fill(tenant_id: int, n: int) -> dict:
                                                  "message_count": 0, "last_message_at": when})
             entry["message_count"] += 1
             entry["last_message_at"] = when
-    for chunk in range(0, len(rows), 10_000):
-        conn.execute(sa.insert(Communication), rows[chunk:chunk + 10_000])
+    # threads first, so each message carries its conversation id (no correlated UPDATE afterwards)
     conversation_rows = list(thread_rows.values())
-    for chunk in range(0, len(conversation_rows), 10_000):
-        conn.execute(sa.insert(Conversation), conversation_rows[chunk:chunk + 10_000])
-    conn.execute(sa.text("UPDATE crm_communications SET conversation_id = (SELECT v.id FROM crm_conversations v "
-                         "WHERE v.tenant_id = crm_communications.tenant_id AND v.customer_id = crm_communications.customer_id "
-                         "AND v.thread_id = crm_communications.thread_id) WHERE tenant_id = :t AND customer_id IS NOT NULL"),
-                 {"t": tenant_id})
+    ids_of = {}
+    for chunk in range(0, len(conversation_rows), 5_000):
+        for cid, customer_id, thread_id in conn.execute(
+                sa.insert(Conversation.__table__).returning(Conversation.__table__.c.id,
+                                                            Conversation.__table__.c.customer_id,
+                                                            Conversation.__table__.c.thread_id),
+                conversation_rows[chunk:chunk + 5_000]):
+            ids_of[(customer_id, thread_id)] = cid
+    for row in rows:
+        row["conversation_id"] = ids_of.get((row["customer_id"], row["thread_id"]))
+    for chunk in range(0, len(rows), 10_000):
+        conn.execute(sa.insert(Communication.__table__), rows[chunk:chunk + 10_000])
     pending_ids = db.session.scalars(sa.select(Communication.id).where(Communication.tenant_id == tenant_id,
                                                                        Communication.customer_id.is_(None))).all()
     review_rows = [{"tenant_id": tenant_id, "communication_id": cid, "reason": "no_match", "candidates": [],
