@@ -42,7 +42,10 @@ def records(admin_client, crm_scope, tenant):
     linked = admin_client.post("/api/crm/communications/capture", json={
         "message_id": "<robust-linked@x>", "direction": "inbound", "sender": "jane@robust.test",
         "recipients": ["me@us.test"], "occurred_at": "2026-11-01T10:00:00"}).get_json()["communication"]
+    webhook = admin_client.post("/api/crm/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                           "events": ["deal_won"]}).get_json()
     return {"review_id": review["review_id"], "conversation_id": linked["conversation_id"],
+            "webhook_id": webhook["id"],
             "communication_id": linked["id"],
             "contact_id": contact["id"], "deal_id": deal["id"], "customer_id": contact["customer_id"],
             "activity_id": activity["id"], "attachment_id": upload["id"], "key": "LEAD", "token": "x" * 32}

@@ -53,6 +53,12 @@ def install_json_not_found(app) -> None:
         def handle(error, previous=previous):
             if request.path == api_bp.url_prefix or request.path.startswith(api_bp.url_prefix + "/"):
                 return _http_error(error)
+            # An app-wide handler for a status code is found before a blueprint's handler of
+            # HTTPException (Flask looks by code first): hand the CRM pages' errors back to theirs.
+            own = app.error_handler_spec.get(request.blueprint, {}).get(None, {}).get(HTTPException) \
+                if request.blueprint else None
+            if own is not None:
+                return own(error)
             return previous(error) if previous is not None else error
 
         app.register_error_handler(status, handle)

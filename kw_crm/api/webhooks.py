@@ -2,7 +2,7 @@
 from flask import jsonify
 
 from .. import signals
-from ..guard import current_actor
+from ..guard import current_actor, require_delete_permission
 from ..schemas.webhooks import DeliveryOut, WebhookCreated, WebhookInput, WebhookOut, WebhookUpdate
 from ..services import webhooks
 from . import api_bp, doc, list_response, load, page_params
@@ -53,6 +53,7 @@ def webhooks_update(webhook_id: int):
 @api_bp.delete("/webhooks/<int:webhook_id>")
 @doc("Delete a webhook endpoint and its delivery log", status=204, tag="Webhooks")
 def webhooks_delete(webhook_id: int):
+    require_delete_permission()  # it deletes the delivery log too: a destructive action
     webhooks.delete_endpoint(webhook_id, actor_id=current_actor().id)
     return "", 204
 

@@ -40,7 +40,7 @@ def _Text(limit: int, **kwargs):
     return fields.String(validate=validate.Length(max=limit), **kwargs)
 
 
-class CustomerInput(Schema):
+class CustomerInput(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, NAME_MAX))
     lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE_STAGES),
                                     metadata={"description": "Default prospect."})
@@ -50,7 +50,7 @@ class CustomerInput(Schema):
                               metadata={"description": "An active user of the tenant; default: you."})
 
 
-class CustomerUpdate(Schema):
+class CustomerUpdate(StrictSchema):
     lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE_STAGES))
     health_score = fields.Integer(allow_none=True, validate=validate.Range(0, 100))
     lead_source = _Text(LEAD_SOURCE_MAX, allow_none=True)
@@ -59,7 +59,7 @@ class CustomerUpdate(Schema):
     reason = _Text(REASON_MAX, allow_none=True, metadata={"description": "Why (kept in the audit trail)."})
 
 
-class CustomerArchive(Schema):
+class CustomerArchive(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(1, REASON_MAX))
 
 

@@ -9,6 +9,7 @@ from .. import host
 from ..db import MAX_ID, is_valid_id, session, utcnow
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import safe_redirect_target
 from ..models import ACTIVITY_TYPES
 from ..services import activities as service
 from ..services import queue
@@ -27,10 +28,8 @@ def _int_param(name: str, default: int, low: int, high: int) -> int:
 
 
 def _local_next(fallback: str) -> str:
-    nxt = request.form.get("next") or request.args.get("next") or ""
-    if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # local paths only
-        return fallback
-    return nxt
+    """The ``next`` target when it is a path on this site (the product's one redirect check)."""
+    return safe_redirect_target(request.form.get("next") or request.args.get("next") or "", fallback)
 
 
 def parse_form(form, fields=FORM_FIELDS) -> dict:
@@ -178,10 +177,9 @@ def activity_reopen(activity_id: int):
 
 @web_bp.post("/activities/<int:activity_id>/delete")
 def activity_delete(activity_id: int):
-    def delete(activity):
-        require_delete_permission()
-        service.delete_activity(activity, actor_id=current_actor().id)
-    return _act(activity_id, delete, "Deleted: {title}")
+    require_delete_permission()  # a 403 like every destructive action, never a redirect
+    return _act(activity_id, lambda a: service.delete_activity(a, actor_id=current_actor().id),
+                "Deleted: {title}")
 
 
 def activity_panel(*, customer_id: int | None = None, deal_id: int | None = None) -> dict:

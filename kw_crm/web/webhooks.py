@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 
 from .. import signals
 from ..errors import Conflict, Invalid
-from ..guard import current_actor
+from ..guard import current_actor, require_delete_permission
 from ..schemas.webhooks import WebhookInput
 from ..services import webhooks
 from . import fail_back, render, web_bp
@@ -59,6 +59,7 @@ def webhook_toggle(webhook_id: int):
 
 @web_bp.post("/settings/webhooks/<int:webhook_id>/delete")
 def webhook_delete(webhook_id: int):
+    require_delete_permission()  # it deletes the delivery log too: a destructive action
     webhooks.delete_endpoint(webhook_id, actor_id=current_actor().id)
     notify("Endpoint deleted with its delivery log.")
     return redirect(url_for("crm.settings_webhooks"))
