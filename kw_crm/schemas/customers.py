@@ -76,6 +76,10 @@ class WorkspaceOut(Schema):
     communications = fields.Nested(_Slice, required=True)
     audit = fields.List(fields.Dict(), required=True)
     billing = fields.Dict(allow_none=True, metadata={"description": "From the host's billing, when it has one."})
+    contracts = fields.List(fields.Dict(), metadata={
+        "description": "One card per current product contract, with its snapshot (host billing)."})
+    billing_activity = fields.Dict(allow_none=True, metadata={
+        "description": "Payment activity and billing events with true totals (host billing hook)."})
 
 
 class UserOut(Schema):

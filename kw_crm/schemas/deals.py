@@ -113,6 +113,8 @@ class DealOut(Schema):
     contract_snapshot = fields.Dict(allow_none=True)
     created_at = fields.DateTime(allow_none=True, required=True)
     updated_at = fields.DateTime(allow_none=True, required=True)
+    stage_changed_at = fields.DateTime(allow_none=True, metadata={
+        "description": "When the deal entered its current stage (stale-deal rules)."})
 
 
 class BulkStageResult(Schema):
@@ -138,6 +140,12 @@ class StageOut(Schema):
     probability = fields.Integer(required=True)
     position = fields.Integer(required=True)
     outcome = fields.String(allow_none=True, required=True)
+    stale_after_days = fields.Integer(allow_none=True, metadata={
+        "description": "Open stages: days without a stage change after which a deal is stale (1-3650)."})
+    followup_days = fields.Integer(allow_none=True, metadata={
+        "description": "Automation: a follow-up activity for the owner, due this many days after entering."})
+    finance_handoff = fields.Boolean(metadata={"description": "Automation: a finance hand-off activity on entering."})
+    notify_owner = fields.Boolean(metadata={"description": "Automation: mail the deal owner on entering."})
 
 
 class StageIn(Schema):
@@ -149,3 +157,9 @@ class StageIn(Schema):
     probability = fields.Integer(required=True, strict=True, validate=validate.Range(0, 100))
     position = fields.Integer(metadata={"description": "Ignored: the list order is the position."})
     outcome = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(("won", "lost")))
+    stale_after_days = fields.Integer(allow_none=True, metadata={
+        "description": "Open stages: days without a stage change after which a deal is stale (1-3650)."})
+    followup_days = fields.Integer(allow_none=True, metadata={
+        "description": "Automation: a follow-up activity for the owner, due this many days after entering."})
+    finance_handoff = fields.Boolean(metadata={"description": "Automation: a finance hand-off activity on entering."})
+    notify_owner = fields.Boolean(metadata={"description": "Automation: mail the deal owner on entering."})
