@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, host
-from ..errors import Invalid
 from ..models import LIFECYCLE_STAGES, CustomerProfile
 from ..tenancy import require_tenant_id
 from . import audit, lifecycle
@@ -33,6 +32,7 @@ from .importer import (
     ImportResult,
     _compact,
     _SkipLog,
+    match_columns,
     open_csv,
 )
 
@@ -57,19 +57,7 @@ _LABELS = {"name": "name", "lifecycle_stage": "lifecycle stage", "lead_source": 
 
 
 def map_headers(header: list[str]) -> tuple[list[dict], dict[str, int]]:
-    columns, index = [], {}
-    for position, raw in enumerate(header):
-        name = _ALIAS_INDEX.get(_compact(raw))
-        if name is not None and name not in index:
-            index[name] = position
-        else:
-            name = None
-        columns.append({"header": raw.strip().lstrip("\ufeff"), "field": name})
-    if "name" not in index:
-        found = ", ".join(c["header"] for c in columns if c["header"]) or "none"
-        message = f"Missing required column: name (columns found: {found})."
-        raise Invalid({"file": [message]}, message)
-    return columns, index
+    return match_columns(header, _ALIAS_INDEX, REQUIRED, COLUMN_LABELS)
 
 
 def clean_row(cells: list[str], index: dict[str, int]) -> tuple[dict | None, str | None]:

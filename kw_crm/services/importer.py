@@ -225,22 +225,28 @@ class ColumnMap:
         return [c["header"] for c in self.columns if c["field"] is None]
 
 
-def map_headers(header: list[str]) -> ColumnMap:
+def match_columns(header: list[str], alias_index: dict[str, str], required, labels: dict[str, str]):
+    """``(columns, index)``: each header matched to a field through ``alias_index`` (first match
+    wins), or a 422 naming the required columns that are missing. Shared by every CSV import."""
     columns, index = [], {}
     for position, raw in enumerate(header):
-        name = _ALIAS_INDEX.get(_compact(raw))
+        name = alias_index.get(_compact(raw))
         if name is not None and name not in index:
             index[name] = position
         else:
             name = None
         columns.append({"header": raw.strip().lstrip("\ufeff"), "field": name})
-    missing = [COLUMN_LABELS[name] for name in REQUIRED if name not in index]
+    missing = [labels[name] for name in required if name not in index]
     if missing:
         found = ", ".join(c["header"] for c in columns if c["header"]) or "none"
         message = (f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
                    f"(columns found: {found}).")
         raise Invalid({"file": [message]}, message)
-    return ColumnMap(columns, index)
+    return columns, index
+
+
+def map_headers(header: list[str]) -> ColumnMap:
+    return ColumnMap(*match_columns(header, _ALIAS_INDEX, REQUIRED, COLUMN_LABELS))
 
 
 # --- rows ---------------------------------------------------------------------------------------
