@@ -96,6 +96,7 @@ from . import (  # noqa: E402,F401
     conversion,
     customers,
     dashboard,
+    deal_page,
     deals,
     forecast,
     imports,
