@@ -4,7 +4,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import host
 from ..errors import CrmError
-from ..guard import protect
+from ..guard import DELETE_PERMISSION_REASON, has_delete_permission, protect
 from ..inputs import same_site_referrer
 from ..services.currencies import format_money
 from .icons import CONTACT_TYPE_ICONS, icon
@@ -35,7 +35,8 @@ def has_endpoint(endpoint: str) -> bool:
 @web_bp.app_context_processor
 def _crm_template_helpers():
     return {"crm_layout": host.layout_template(), "crm_nav_entries": _nav, "has_endpoint": has_endpoint,
-            "money": format_money, "crm_notices": pop_notices, "type_icons": CONTACT_TYPE_ICONS}
+            "money": format_money, "crm_notices": pop_notices, "type_icons": CONTACT_TYPE_ICONS,
+            "has_delete_permission": has_delete_permission, "delete_permission_reason": DELETE_PERMISSION_REASON}
 
 
 # a global, not a context variable, so macros imported from kw_crm/_ui.html can draw icons too
