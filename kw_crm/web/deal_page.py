@@ -8,10 +8,10 @@ from flask import redirect, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from .. import DELETE_PERMISSION, host
+from .. import host
 from ..db import session, utcnow
 from ..errors import CrmError, Invalid
-from ..guard import current_actor, require_delete_permission
+from ..guard import current_actor, has_delete_permission, require_delete_permission
 from ..inputs import parse_id
 from ..models import Contact, Deal
 from ..schemas.deals import DealUpdateSchema
@@ -40,7 +40,7 @@ def _view(deal: Deal, *, status: int = 200, archive: dict | None = None):
                   history=audit.history("deal", deal.id, limit=20),
                   automation_runs=automation.runs_for_deal(deal.id, limit=10),
                   catalogue=products.catalogue(), archive=archive or {}, today=utcnow().date(),
-                  can_delete=host.has_permission(current_actor(), DELETE_PERMISSION), **_related(deal))
+                  can_delete=has_delete_permission(), **_related(deal))
 
 
 @web_bp.get("/deals/<int:deal_id>", endpoint="deal_detail")
