@@ -70,6 +70,11 @@ def is_closed(deal: Deal) -> bool:
     return deal.stage.outcome is not None
 
 
+def currencies_in_use() -> list[str]:
+    """The currencies of the tenant's deals (the currency picker offers them first)."""
+    return list(session.scalars(select(Deal.currency).distinct()))
+
+
 def serialise(deal: Deal) -> dict:
     """The API's shape of a deal (``DealOut``, which the OpenAPI document shows); webhooks send
     the same."""
