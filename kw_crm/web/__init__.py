@@ -23,6 +23,7 @@ CRM_NAV = [
     ("Activities", "crm.activities"),
     ("Dashboard", "crm.dashboard"),
     ("Forecast", "crm.forecast"),
+    ("Communications", "crm.communications"),
     ("Risk & Health", "crm.risk"),
 ]
 
@@ -92,6 +93,7 @@ def not_found(path: str):
 from . import (  # noqa: E402,F401
     activities,
     api_docs,
+    communications,
     contacts,
     conversion,
     customers,
