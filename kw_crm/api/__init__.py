@@ -5,10 +5,11 @@ from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..db import MAX_ID
-from ..errors import CrmError, Invalid
+from ..db import MAX_ID, session
+from ..errors import CrmError, Invalid, as_busy
 from ..guard import protect
 from ..inputs import parse_int, request_json
 from ..schemas.common import MAX_LIMIT
@@ -27,6 +28,13 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 @api_bp.errorhandler(CrmError)
 def _crm_error(error: CrmError):
     return error_response(error.status, error.code, error.message, error.fields)
+
+
+@api_bp.errorhandler(OperationalError)
+def _database_busy(error: OperationalError):
+    busy = as_busy(error)
+    session.rollback()
+    return _crm_error(busy)
 
 
 @api_bp.errorhandler(ValidationError)

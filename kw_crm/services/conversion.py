@@ -8,7 +8,7 @@ or anything after it fails, the whole transaction is rolled back, so no subscrip
 snapshot or stage change survives."""
 import logging
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import host, signals
@@ -84,9 +84,9 @@ def convert(deal_id: int, plan_id: int, *, actor_id: int | None) -> dict:
     except ValueError as exc:  # a billing rule of the host (the customer has this product already)
         session.rollback()
         raise Conflict(f"Billing refused the subscription: {exc}.") from exc
-    except (CrmError, StaleDataError, IntegrityError):
+    except (CrmError, StaleDataError, IntegrityError, OperationalError):
         session.rollback()
-        raise  # a rule, or a concurrent change (409 through _races_are_conflicts)
+        raise  # a rule, or a concurrent change (409 through _races_are_conflicts, 503 when the database is busy)
     except Exception as exc:
         session.rollback()
         log.exception("conversion of deal %s failed in the host's billing; rolled back", deal_id)
