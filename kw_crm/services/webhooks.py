@@ -300,8 +300,12 @@ def _json_default(value):
 def record_of(sender) -> dict:
     """The JSON view of a signal's sender: the API's shape where there is one, else the row's
     columns, else the object's ``as_dict()``."""
-    from ..models import Contact, Deal
+    from ..models import Communication, Contact, Deal
 
+    if isinstance(sender, Communication):
+        from .communications import serialise
+
+        return serialise(sender)
     if isinstance(sender, Deal):
         from . import deals
 
