@@ -60,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_foreign_keys)
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     csrf.init_app(app)
     login_manager.init_app(app)
     security.init_limiter(app)
@@ -90,10 +90,13 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _sqlite_foreign_keys(dbapi_connection, _record):
-    """SQLite enforces foreign keys (and their ON DELETE rules) only when asked, per connection."""
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite enforces foreign keys (and their ON DELETE rules) only when asked, per connection.
+    Write-ahead logging lets pages read while a long write (a background import) is open;
+    in the default rollback journal a reader waits until that write commits."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -23,6 +23,12 @@ class MailDeliveryUncertain(MailDeliveryError):
 class Mailer:
     def __init__(self, app):
         self.app = app
+        # The log backend is the demo's outbox: its lines must reach the console of ``flask run``.
+        # A child of ``app.logger`` ("host_stub.mail"), so Flask's stderr handler on the app's
+        # logger prints them when logging is not set up; at INFO, which Python drops by default.
+        self.log = app.logger.getChild("mail")
+        if self.log.level == logging.NOTSET:
+            self.log.setLevel(logging.INFO)
         self.outbox: list[dict] = []
         # Test switch standing in for an unreachable SMTP server: the next N sends fail.
         self.fail_next = 0
@@ -44,7 +50,7 @@ class Mailer:
             with open(self.app.config["MAIL_FILE"], "a", encoding="utf-8") as sink:
                 sink.write(json.dumps(message) + "\n")
         else:
-            logging.getLogger("host_stub.mail").info("mail to %s: %s\n%s", to, subject, body)
+            self.log.info("mail to %s: %s\n%s", to, subject, body)
             self.outbox.append(message)
 
     def _send_smtp(self, message: dict) -> None:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, UniqueConstraint, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -156,6 +156,9 @@ class Subscription(db.Model):
     the names as sold; ``product_id``/``plan_id`` link the catalogue when it was sold from it."""
 
     __tablename__ = "subscriptions"
+    __table_args__ = (Index("uq_subscriptions_live_product", "customer_id", "product_id", unique=True,
+                            postgresql_where=text("status <> 'cancelled' AND product_id IS NOT NULL"),
+                            sqlite_where=text("status <> 'cancelled' AND product_id IS NOT NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("portal_customers.id"), index=True)

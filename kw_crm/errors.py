@@ -37,3 +37,19 @@ class Invalid(CrmError):
 
 class TooLarge(CrmError):
     status, code = 413, "too_large"
+
+
+class Busy(CrmError):
+    """The database refused a write because another one holds it (SQLite's single writer, when
+    two writes collide instead of queueing): nothing was written, the client may retry."""
+
+    status, code = 503, "busy"
+
+
+def as_busy(error: Exception) -> Busy:
+    """The ``Busy`` a database error stands for; any other database error is raised again (a
+    real failure stays a 500 with its traceback)."""
+    text = str(getattr(error, "orig", error)).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return Busy("Another change was being saved at the same moment; nothing was changed. Try again.")
+    raise error

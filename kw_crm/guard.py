@@ -116,6 +116,14 @@ def current_actor():
     return g.crm_user
 
 
+# Shown beside a disabled Delete or Archive control (pages offer only what the admin may do).
+DELETE_PERMISSION_REASON = f"Needs the delete permission ({DELETE_PERMISSION})"
+
+
+def has_delete_permission() -> bool:
+    return host.has_permission(g.crm_user, DELETE_PERMISSION)
+
+
 def require_delete_permission() -> None:
-    if not host.has_permission(g.crm_user, DELETE_PERMISSION):
+    if not has_delete_permission():
         raise Forbidden(f"You need the {DELETE_PERMISSION} permission to archive or delete.")

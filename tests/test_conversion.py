@@ -1,4 +1,6 @@
 """Converting a deal into a subscription (seed 004, contract 8.4): one call, all or nothing."""
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -15,7 +17,12 @@ def sellable(admin_client, app, tenant):
     products = catalogue(admin_client)
     deal = new_deal(admin_client, title="Meridian rollout", value_cents=1_668_00, currency="EUR",
                     customer_id=cid, product_id=products["Meridian"]["id"], stage="NEGOTIATION")
-    return {"customer_id": cid, "deal": deal, "products": products}
+    return {"customer_id": cid, "deal": deal, "products": products, "tenant": tenant}
+
+
+def db_is_sqlite(app) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name == "sqlite"
 
 
 def host_rows(app, customer_id) -> dict:
@@ -174,3 +181,35 @@ def test_workspace_shows_contract_cards_product_badges_and_billing_activity(admi
     assert {c["subscription"]["product"] for c in data["contracts"]} == {"Meridian", "RMM"}
     assert data["billing_activity"]["payments"]["total"] == 12
     assert {d["product_name"] for d in data["deals"]["items"]} == {"Meridian", "RMM"}
+
+
+def test_two_deals_of_one_customer_converting_at_once_give_one_subscription(app, make_user, admin_client, sellable):
+    """Two admins convert two Meridian deals of the same customer at the same moment: the host's
+    check-then-insert cannot let both through (its unique index), the loser gets a 409 and its
+    deal stays open."""
+    products = sellable["products"]
+    second = new_deal(admin_client, title="Meridian twin", customer_id=sellable["customer_id"],
+                      product_id=products["Meridian"]["id"], stage="NEGOTIATION")
+    plan = products["Meridian"]["plans"]["Meridian Pro"]["id"]
+    tenant = sellable["tenant"]
+    clients = [app.test_client().login(make_user(tenant, "ADMIN")) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def convert(client, deal_id):
+        barrier.wait()
+        results[deal_id] = client.post(f"/api/crm/deals/{deal_id}/convert", json={"plan_id": plan}).status_code
+
+    threads = [threading.Thread(target=convert, args=(c, d)) for c, d in zip(clients, (sellable["deal"]["id"], second["id"]), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # PostgreSQL: the loser's insert hits the index (409). SQLite has one writer: the loser may
+    # instead be refused the write lock, a 503 that says to try again; never a 500 or a 502.
+    refusals = {409, 503} if db_is_sqlite(app) else {409}
+    statuses = sorted(results.values())
+    assert statuses[0] == 200 and statuses[1] in refusals, results
+    assert host_rows(app, sellable["customer_id"])["subscriptions"] == 1
+    loser = next(d for d, status in results.items() if status != 200)
+    assert admin_client.get(f"/api/crm/deals/{loser}").get_json()["stage"] == "NEGOTIATION"

@@ -2,6 +2,7 @@
 import random
 from datetime import timedelta
 
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from host_stub.models import PortalCustomer
@@ -117,8 +118,6 @@ def test_dashboard_query_count_does_not_grow_with_data(admin_client, admin, crm_
 
 
 def test_dashboard_draws_pipeline_by_stage_and_lifecycle_charts(admin_client):
-    from bs4 import BeautifulSoup
-
     for title, cents, currency, stage in (("A", 1000, "USD", "LEAD"), ("B", 500, "USD", "PROPOSAL"),
                                           ("C", 700, "EUR", "PROPOSAL")):
         assert admin_client.post("/api/crm/deals", json={"title": title, "value_cents": cents, "currency": currency,
@@ -136,3 +135,21 @@ def test_dashboard_draws_pipeline_by_stage_and_lifecycle_charts(admin_client):
     lifecycle = page.select_one("#chart-lifecycle")
     assert [t.string for t in lifecycle.select("text.chart-label")] == ["Prospect", "Qualified", "Customer", "Churned"]
     assert len(lifecycle.select("rect.chart-bar")) == 4
+
+
+def test_dashboard_shows_one_pipeline_figure_per_currency_never_a_sum(admin_client):
+    """Money in two currencies is two figures side by side, each named by its currency, not
+    "A USD + B EUR" (which reads like a sum)."""
+    for value, currency in ((1_250_050, "USD"), (300_000, "EUR"), (50_000, "EUR")):
+        assert admin_client.post("/api/crm/deals", json={"title": "D", "value_cents": value,
+                                                         "currency": currency}).status_code == 201
+    page = BeautifulSoup(admin_client.get("/crm/dashboard").data, "html.parser")
+    metrics = " ".join(page.select_one(".crm-metrics").get_text(" ").split())
+    assert "+" not in metrics
+    figures = {(m["data-metric"], m["data-currency"]): " ".join(m.get_text(" ").split())
+               for m in page.select(".crm-metric[data-currency]")}
+    assert figures[("pipeline_value", "USD")] == "Pipeline, USD 12,500.50 USD"
+    assert figures[("pipeline_value", "EUR")] == "Pipeline, EUR 3,500.00 EUR"
+    assert ("weighted_pipeline_value", "USD") in figures and ("weighted_pipeline_value", "EUR") in figures
+    currencies = [m["data-currency"] for m in page.select('.crm-metric[data-metric="pipeline_value"]')]
+    assert currencies == ["USD", "EUR"]  # the default currency first

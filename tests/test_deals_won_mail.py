@@ -35,7 +35,7 @@ def _via_page_bulk(client, deal):
 
 
 def _via_page_edit(client, deal):
-    return client.post(f"/crm/deals/{deal['id']}", data={
+    return client.post(f"/crm/deals/{deal['id']}/edit", data={
         "title": deal["title"], "value": "5000.00", "currency": "USD", "stage": "WON", "expected_close_date": "",
         "owner_id": str(deal["owner_id"]), "contact_id": "", "customer_id": "", "notes": "",
         "version": str(deal["version"])})
@@ -116,3 +116,30 @@ def test_a_later_crm_write_request_retries_the_kept_mail(app, admin_client, admi
     make_retries_due(app, f"deal-won:{deal['id']}:")
     admin_client.post("/api/crm/deals", json={"title": "write 3"})
     assert len(mails_to(outbox, admin.email)) == 1
+
+
+def test_the_log_mailer_records_the_won_mail_at_info(app, admin_client, monkeypatch, caplog):
+    """The demo's mailer (``log``) keeps the WON mail visible: logged at INFO, which the
+    ``host_stub.mail`` logger lets through (Python's default would drop it)."""
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "log")
+    deal = new_deal(admin_client, title="Harbour cranes")
+    assert _via_close(admin_client, deal).status_code == 200
+    logged = [r.getMessage() for r in caplog.records if r.name == "host_stub.mail"]
+    assert any("Deal won: Harbour cranes" in m and "Open it:" in m for m in logged), logged
+
+
+def test_flask_run_prints_the_demo_mail_to_the_console(tmp_path):
+    """What ``flask --app host_stub run`` shows: a fresh process with the default (log) mailer
+    and no logging set up prints the mail on stderr."""
+    import subprocess
+    import sys
+
+    script = ("from host_stub import create_app\n"
+              f"app = create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/m.db', 'SECRET_KEY': 'x'}})\n"
+              "assert app.config['MAIL_BACKEND'] == 'log'\n"
+              "app.extensions['host_stub'].mailer.send('olivia@example.com', 'Deal won: Harbour cranes', 'Open it: /crm')\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("MAIL_BACKEND", "DATABASE_URL")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "mail to olivia@example.com: Deal won: Harbour cranes" in done.stderr
+    assert "Open it: /crm" in done.stderr

@@ -5,13 +5,15 @@ from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..db import MAX_ID
-from ..errors import CrmError, Invalid
+from ..db import MAX_ID, session
+from ..errors import CrmError, Invalid, as_busy
 from ..guard import protect
 from ..inputs import parse_int, request_json
-from ..schemas.common import MAX_LIMIT
+from ..schemas.common import MAX_LIMIT, ApiMapOut
+from ..timestamps import iso
 from .openapi import doc
 from .openapi import register as register_openapi
 
@@ -27,6 +29,13 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 @api_bp.errorhandler(CrmError)
 def _crm_error(error: CrmError):
     return error_response(error.status, error.code, error.message, error.fields)
+
+
+@api_bp.errorhandler(OperationalError)
+def _database_busy(error: OperationalError):
+    busy = as_busy(error)
+    session.rollback()
+    return _crm_error(busy)
 
 
 @api_bp.errorhandler(ValidationError)
@@ -98,9 +107,9 @@ def query_args(schema: Schema) -> dict:
 
 
 def jsonable(value):
-    """Dates in nested service dicts as ISO 8601 strings."""
+    """Dates in nested service dicts as ISO 8601 strings (timestamps in UTC with ``Z``)."""
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return iso(value)
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -115,7 +124,7 @@ def list_response(items: list, total: int):
 
 
 @api_bp.get("/")
-@doc("A map of the API", response={"type": "object"}, tag="Meta")
+@doc("A map of the API", response=ApiMapOut, tag="Meta")
 def index():
     """A map of the API, so a client (or a human) can find its way."""
     return jsonify(name="kw_crm", version=1, endpoints=sorted(

@@ -15,9 +15,9 @@ from sqlalchemy import func, select, update
 
 from .. import host, jobs
 from ..db import commit, session, utcnow
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, CrmError, NotFound
 from ..models import Activity, AutomationRun, AutomationStep, Deal, Stage
-from . import audit, outbox
+from . import activities, audit, outbox
 from .currencies import format_money
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -137,12 +137,16 @@ def _owner(deal: Deal):
     return owner
 
 
-def _activity(deal: Deal, owner, subject: str, description: str, due: date) -> Activity:
-    activity = Activity(type="task", subject=subject[:255], description=description, due_date=due,
-                        owner_id=owner.id, deal_id=deal.id, customer_id=deal.customer_id, contact_id=deal.contact_id)
-    session.add(activity)
-    session.flush()
-    return activity
+def _activity(deal: Deal, owner, title: str, description: str, due: date) -> Activity:
+    """Through the one activity service, so generated work obeys the same rules and audit as an
+    activity a seller logs; its refusal (an archived customer, say) is the step's failure."""
+    try:
+        return activities.create_activity(title=title[:255], description=description, due_date=due,
+                                          deal_id=deal.id, contact_id=deal.contact_id, owner_id=owner.id,
+                                          actor_id=None, commit_now=False)
+    except CrmError as exc:
+        details = " ".join(m for ms in (exc.fields or {}).values() for m in ms)
+        raise StepFailed(f"the activity was refused: {details or exc.message}") from exc
 
 
 def _follow_up(run: AutomationRun, step: AutomationStep, deal: Deal):
@@ -200,12 +204,10 @@ def runs_for_deal(deal_id: int, *, limit: int = 20, offset: int = 0,
 
 
 def serialise(run: AutomationRun, steps: list[AutomationStep]) -> dict:
-    iso = lambda value: value.isoformat() if value else None  # noqa: E731
     return {
         "id": run.id, "deal_id": run.deal_id, "from_stage": run.from_stage, "to_stage": run.to_stage,
         "status": run.status, "attempts": run.attempts, "last_error": run.last_error,
-        "created_at": iso(run.created_at), "finished_at": iso(run.finished_at),
-        "next_attempt_at": iso(run.next_attempt_at),
+        "created_at": run.created_at, "finished_at": run.finished_at, "next_attempt_at": run.next_attempt_at,
         "steps": [{"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
                    "detail": s.detail, "attempts": s.attempts, "last_error": s.last_error,
                    "activity_id": s.result_id} for s in steps],

@@ -8,12 +8,13 @@ or anything after it fails, the whole transaction is rolled back, so no subscrip
 snapshot or stage change survives."""
 import logging
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import host, signals
 from ..db import commit, session, utcnow
 from ..errors import Conflict, CrmError, Invalid
+from ..timestamps import iso_timestamp
 from . import audit, products
 from . import stages as stage_service
 from .deals import _enter_stage, _races_are_conflicts, get, is_closed
@@ -51,7 +52,7 @@ def snapshot(product: dict, plan: dict, subscription: dict, currency: str) -> di
         "trial": bool(plan.get("trial")), "trial_days": plan.get("trial_days"),
         "price_cents": subscription.get("price_cents", price), "currency": subscription.get("currency", currency),
         "subscription_id": subscription["id"], "subscription_status": subscription.get("status"),
-        "trial_ends_at": subscription.get("trial_ends_at"), "converted_at": utcnow().isoformat(),
+        "trial_ends_at": subscription.get("trial_ends_at"), "converted_at": iso_timestamp(utcnow()),
     }
 
 
@@ -84,9 +85,9 @@ def convert(deal_id: int, plan_id: int, *, actor_id: int | None) -> dict:
     except ValueError as exc:  # a billing rule of the host (the customer has this product already)
         session.rollback()
         raise Conflict(f"Billing refused the subscription: {exc}.") from exc
-    except (CrmError, StaleDataError, IntegrityError):
+    except (CrmError, StaleDataError, IntegrityError, OperationalError):
         session.rollback()
-        raise  # a rule, or a concurrent change (409 through _races_are_conflicts)
+        raise  # a rule, or a concurrent change (409 through _races_are_conflicts, 503 when the database is busy)
     except Exception as exc:
         session.rollback()
         log.exception("conversion of deal %s failed in the host's billing; rolled back", deal_id)

@@ -1,10 +1,12 @@
 """HTML pages of the CRM: thin views (parse with a form -> call a service -> render)."""
 from flask import Blueprint, current_app, g, redirect, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import host
-from ..errors import CrmError
-from ..guard import protect
+from ..db import session
+from ..errors import CrmError, as_busy
+from ..guard import DELETE_PERMISSION_REASON, has_delete_permission, protect
 from ..inputs import same_site_referrer
 from ..services.currencies import format_money
 from .icons import CONTACT_TYPE_ICONS, icon
@@ -23,6 +25,7 @@ CRM_NAV = [
     ("Activities", "crm.activities"),
     ("Dashboard", "crm.dashboard"),
     ("Forecast", "crm.forecast"),
+    ("Communications", "crm.communications"),
     ("Risk & Health", "crm.risk"),
 ]
 
@@ -35,7 +38,8 @@ def has_endpoint(endpoint: str) -> bool:
 @web_bp.app_context_processor
 def _crm_template_helpers():
     return {"crm_layout": host.layout_template(), "crm_nav_entries": _nav, "has_endpoint": has_endpoint,
-            "money": format_money, "crm_notices": pop_notices, "type_icons": CONTACT_TYPE_ICONS}
+            "money": format_money, "crm_notices": pop_notices, "type_icons": CONTACT_TYPE_ICONS,
+            "has_delete_permission": has_delete_permission, "delete_permission_reason": DELETE_PERMISSION_REASON}
 
 
 # a global, not a context variable, so macros imported from kw_crm/_ui.html can draw icons too
@@ -71,6 +75,14 @@ def _crm_error(error: CrmError):
                   messages=[m for ms in (error.fields or {}).values() for m in ms], back=safe_referrer())
 
 
+@web_bp.errorhandler(OperationalError)
+@admin_bp.errorhandler(OperationalError)
+def _database_busy(error: OperationalError):
+    busy = as_busy(error)
+    session.rollback()
+    return _crm_error(busy)
+
+
 @web_bp.errorhandler(HTTPException)
 @admin_bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException):
@@ -92,10 +104,12 @@ def not_found(path: str):
 from . import (  # noqa: E402,F401
     activities,
     api_docs,
+    communications,
     contacts,
     conversion,
     customers,
     dashboard,
+    deal_page,
     deals,
     forecast,
     imports,

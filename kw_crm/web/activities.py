@@ -8,7 +8,7 @@ from flask import current_app, redirect, request, url_for
 from .. import host
 from ..db import MAX_ID, is_valid_id, session, utcnow
 from ..errors import CrmError, Invalid
-from ..guard import current_actor, require_delete_permission
+from ..guard import current_actor, has_delete_permission, require_delete_permission
 from ..inputs import safe_redirect_target
 from ..models import ACTIVITY_TYPES
 from ..services import activities as service
@@ -102,14 +102,8 @@ def activities_page():
     return render("activities/list.html", owner=owner, is_me=owner.id == viewer.id, next_rows=next_rows,
                   next_total=next_total, overdue_rows=overdue_rows, overdue_total=overdue_total, rows=rows,
                   total=total, kept=kept, page=page, pages=max(1, -(-total // per_page)), users=users,
-                  types=ACTIVITY_TYPES, today=utcnow().date(), can_delete=_can_delete(),
+                  types=ACTIVITY_TYPES, today=utcnow().date(), can_delete=has_delete_permission(),
                   sees_billing=host.user_can_view_billing(viewer), current_user_id=viewer.id)
-
-
-def _can_delete() -> bool:
-    from ..guard import DELETE_PERMISSION
-
-    return host.has_permission(current_actor(), DELETE_PERMISSION)
 
 
 @web_bp.post("/activities", endpoint="activity_create")
@@ -193,9 +187,9 @@ def activity_panel(*, customer_id: int | None = None, deal_id: int | None = None
         rows, total = queue.for_customer(customer_id, viewer=viewer)
         done = queue.recently_done(customer_id=customer_id)
     return {"rows": rows, "total": total, "done": done, "today": utcnow().date(), "types": ACTIVITY_TYPES,
-            "can_delete": _can_delete(), "next_url": request.full_path}
+            "can_delete": has_delete_permission(), "next_url": request.full_path}
 
 
 @web_bp.app_context_processor
 def _activity_helpers():
-    return {"activity_panel": activity_panel, "has_delete_permission": _can_delete}
+    return {"activity_panel": activity_panel}

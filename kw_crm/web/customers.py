@@ -87,13 +87,19 @@ def customer_new():
 
 @web_bp.route("/customers/<int:customer_id>")
 def customer_detail(customer_id):
+    return _workspace(customer_id)
+
+
+def _workspace(customer_id, status: int = 200, archive: dict | None = None):
+    """The workspace page; ``archive`` ({"reason", "error"}) re-shows a refused archive form as typed."""
     data = customers.workspace(customer_id)
-    status = request.args.get("conversations") or "open"
+    shown = request.args.get("conversations") or "open"
     threads, threads_total = conversations.list_for_customer(
-        customer_id, conversations.parse_status(status) if status in CONVERSATION_STATUSES else None, 10, 0)
-    return render("customers/workspace.html", ws=data, customer=data["customer"], channels=communications.CHANNELS,
-                  conversations=threads, conversations_total=threads_total, conversation_filter=status,
-                  waiting_captures=capture_review.waiting_count())
+        customer_id, conversations.parse_status(shown) if shown in CONVERSATION_STATUSES else None, 10, 0)
+    return render("customers/workspace.html", status, ws=data, customer=data["customer"],
+                  channels=communications.CHANNELS, conversations=threads, conversations_total=threads_total,
+                  conversation_filter=shown, waiting_captures=capture_review.waiting_count(),
+                  archive=archive or {"reason": "", "error": None})
 
 
 @web_bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -124,10 +130,12 @@ def customer_archive(customer_id):
     back = url_for("crm.customer_detail", customer_id=customer_id)
     customers.get_customer(customer_id)
     require_delete_permission()
+    reason = request.form.get("reason") or ""
     try:
-        customers.archive_customer(customer_id, request.form.get("reason"), actor_id=current_actor().id)
-    except CrmError as error:
-        return fail_back(error, back)
+        customers.archive_customer(customer_id, reason, actor_id=current_actor().id)
+    except CrmError as error:  # shown beside the form, which keeps the typed reason
+        message = " ".join(m for ms in (error.fields or {}).values() for m in ms) or error.message
+        return _workspace(customer_id, error.status, archive={"reason": reason[:2000], "error": message})
     notify("Customer archived. It is hidden from active views; its history is kept.")
     return redirect(back)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..db import session
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import safe_redirect_target
 from ..models import Activity, Deal, Stage
 from ..services import capture_review, contact_merge, conversations, dashboard, duplicates
 from ..services import contacts as contact_service
@@ -19,11 +20,9 @@ QUEUE_PAGE = 20
 PICK_LIMIT = 200  # deals / activities offered per page of the queue
 
 
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+def page_arg(name: str = "page") -> int:
+    raw = request.args.get(name, "")
+    return max(1, int(raw)) if raw.isdigit() and len(raw) <= 9 else 1
 
 
 def _choices(items: list[dict]) -> tuple[dict, dict]:
@@ -46,14 +45,24 @@ def _choices(items: list[dict]) -> tuple[dict, dict]:
     return deals, activities
 
 
-@web_bp.route("/risk", endpoint="risk")
-def risk_page():
-    page = _page()
+def review_queue(page: int) -> dict:
+    """What the review queue partial (``communications/_review_queue.html``) needs for one page
+    of the queue: four queries. Shared by Risk & Health and Communications."""
     queue, queue_total = capture_review.queue(QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
     deals, activities = _choices(queue)
+    return {"queue": queue, "queue_total": queue_total, "queue_page": page, "deals": deals,
+            "activities": activities, "queue_pages": max(1, math.ceil(queue_total / QUEUE_PAGE))}
+
+
+def _back() -> str:
+    """Where a resolve or dismiss returns: the page it was sent from (``next``), else the tab."""
+    return safe_redirect_target(request.form.get("next") or "", url_for("crm.risk"))
+
+
+@web_bp.route("/risk", endpoint="risk")
+def risk_page():
     summary = dashboard.summary()
-    return render("risk/index.html", queue=queue, queue_total=queue_total, page=page,
-                  pages=max(1, math.ceil(queue_total / QUEUE_PAGE)), deals=deals, activities=activities,
+    return render("risk/index.html", **review_queue(page_arg()),
                   churn=summary["churn_risk"], at_churn_risk=summary["at_churn_risk"],
                   customer_groups=duplicates.customer_groups(), contact_groups=duplicates.contact_groups())
 
@@ -71,7 +80,7 @@ def _form_id(name: str, errors: dict) -> int | None:
 
 @web_bp.post("/captures/<int:review_id>/resolve")
 def capture_resolve(review_id):
-    back = url_for("crm.risk")
+    back = _back()
     errors: dict = {}
     choice = request.form.get("candidate") or ""
     if choice and choice != "other":
@@ -106,9 +115,9 @@ def capture_dismiss(review_id):
     try:
         capture_review.dismiss(review_id, actor_id=current_actor().id)
     except CrmError as error:
-        return fail_back(error, url_for("crm.risk"))
+        return fail_back(error, _back())
     notify("Capture dismissed: it stays stored, linked to no customer.", "info")
-    return redirect(url_for("crm.risk"))
+    return redirect(_back())
 
 
 @web_bp.post("/contacts/<int:contact_id>/merge")
@@ -129,9 +138,7 @@ def contact_merge_page(contact_id):
 
 @web_bp.post("/conversations/<int:conversation_id>/status")
 def conversation_status_page(conversation_id):
-    back = request.form.get("next") or url_for("crm.risk")
-    if not back.startswith("/crm/"):
-        back = url_for("crm.risk")
+    back = _back()
     try:
         updated = conversations.set_status(conversation_id, {"status": request.form.get("status")},
                                            actor_id=current_actor().id)
