@@ -61,12 +61,23 @@ def list_contacts(filters: ContactFilters, limit: int, offset: int,
         total = counts.get(filters.type, 0) if filters.type else sum(counts.values())
     else:
         total = session.scalar(apply_filters(select(func.count()).select_from(Contact), filters)) or 0
+    return _rows(filters, limit, offset, after), total
+
+
+def list_page(filters: ContactFilters, limit: int, offset: int) -> tuple[list[Contact], int, dict[str, int]]:
+    """The /crm page's rows, total and type chips in two queries: the total is the chips' sum
+    (or the chosen type's chip), so a search's hits are counted once, not once more for it."""
+    counts = type_counts(filters)
+    total = counts.get(filters.type, 0) if filters.type else sum(counts.values())
+    return _rows(filters, limit, offset, None), total, counts
+
+
+def _rows(filters: ContactFilters, limit: int, offset: int, after: tuple[str, str, int] | None) -> list[Contact]:
     stmt = apply_filters(select(Contact), filters)
     if after is not None:
         stmt = stmt.where(tuple_(*LIST_ORDER) > tuple_(*after))
     order = [unindexed(filters.q, key) for key in LIST_ORDER[:2]] + [Contact.id]
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
-    return rows, total
+    return list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
 
 
 def sort_key(contact: Contact) -> tuple[str, str, int]:
@@ -79,7 +90,7 @@ def type_counts(filters: ContactFilters) -> dict[str, int]:
     maintained counts when no other filter applies, else one GROUP BY."""
     counts = dict.fromkeys(CONTACT_TYPES, 0)
     if contact_counts.covers(filters):
-        counts.update({kind: n for kind, n in contact_counts.by_type().items() if kind in counts})
+        counts.update(contact_counts.by_type())
         return counts
     kind = unindexed(filters.q, Contact.type)
     stmt = apply_filters(select(kind, func.count()), filters, with_type=False).group_by(kind)

@@ -32,8 +32,7 @@ def contacts():
     per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
     page = _int_param("page", 1, 1, 1_000_000)
     filters = service.ContactFilters(type=kind, status=status, q=q or None)
-    rows, total = service.list_contacts(filters, per_page, (page - 1) * per_page)
-    counts = service.type_counts(filters)
+    rows, total, counts = service.list_page(filters, per_page, (page - 1) * per_page)
     deals = service.deal_counts([c.id for c in rows])
     pages = max(1, -(-total // per_page))
     return render("contacts/list.html", contacts=rows, total=total, type_counts=counts, deal_counts=deals,
