@@ -6,10 +6,12 @@ both databases) cost a bulk write of contacts.
 In a scratch database built by the real migrations (SQLite file by default; with
 ``--database-url`` a ``kw_bench_*`` database on that PostgreSQL server, dropped afterwards), inserts
 ``--rows`` contacts into a new tenant with one ``INSERT … SELECT`` per 100,000 rows (what a
-bulk import's statements look like to the triggers), then deletes them, alternately with the
-triggers in place and without them (SQLite: dropped and re-created; PostgreSQL: ``ALTER TABLE …
-DISABLE TRIGGER USER``). The indexes (the GIN trigram index on PostgreSQL) stay in both. Prints
-the median times and the ratio; asserts nothing."""
+bulk import's statements look like to the triggers), alternately with the triggers in place and
+without them (SQLite: dropped and re-created; PostgreSQL: ``ALTER TABLE … DISABLE TRIGGER
+USER``), each run into a new tenant. The indexes (the GIN trigram index on PostgreSQL) stay in
+both. Deletes are not timed: on PostgreSQL a bulk delete of contacts is dominated by the
+foreign-key checks of the tables that reference them. Prints the medians and the ratio; asserts
+nothing."""
 from __future__ import annotations
 
 import argparse
@@ -69,26 +71,19 @@ def main() -> None:
                                                         "AND tbl_name = 'crm_contacts'")).all():
                         conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
 
-        times = {True: ([], []), False: ([], [])}
+        times: dict[bool, list[float]] = {True: [], False: []}
         for run in range(args.runs):
             for on in (True, False):
                 set_triggers(on)
                 tenant_id, _ = make_tenant(app, f"t{run}{int(on)}")
                 started = time.perf_counter()
                 grow(app, tenant_id, f"t{run}{int(on)}", 0, args.rows)
-                times[on][0].append(time.perf_counter() - started)
-                started = time.perf_counter()
-                with engine.begin() as conn:
-                    conn.execute(sa.text("DELETE FROM crm_deals WHERE tenant_id = :t"), {"t": tenant_id})
-                    conn.execute(sa.text("DELETE FROM crm_contacts WHERE tenant_id = :t"), {"t": tenant_id})
-                times[on][1].append(time.perf_counter() - started)
+                times[on].append(time.perf_counter() - started)
         set_triggers(True)
-        (ins_on, del_on), (ins_off, del_off) = times[True], times[False]
+        with_triggers, without = statistics.median(times[True]), statistics.median(times[False])
         print(f"{engine.dialect.name}, {args.rows:,} contacts (+ a deal per third), median of {args.runs}: "
-              f"insert {statistics.median(ins_on):.1f} s with the triggers / {statistics.median(ins_off):.1f} s "
-              f"without ({statistics.median(ins_on) / statistics.median(ins_off):.2f}); "
-              f"delete {statistics.median(del_on):.1f} s / {statistics.median(del_off):.1f} s "
-              f"({statistics.median(del_on) / statistics.median(del_off):.2f})")
+              f"insert {with_triggers:.1f} s with the triggers / {without:.1f} s without "
+              f"({with_triggers / without:.2f})")
         engine.dispose()
     finally:
         drop()
