@@ -1,7 +1,6 @@
 """The Risk & Health tab: churn-risk accounts, capture exceptions (the review queue with its
 resolve dialog) and duplicate candidates with contact merge; plus the conversation actions of
 the customer workspace. Thin: parse the form, call the service, show the refusal or go back."""
-import math
 
 from flask import redirect, request, url_for
 from sqlalchemy import select
@@ -14,16 +13,10 @@ from ..services import capture_review, contact_merge, conversations, dashboard, 
 from ..services import contacts as contact_service
 from . import fail_back, render, web_bp
 from .notices import notify
+from .paging import paging
 
 QUEUE_PAGE = 20
 PICK_LIMIT = 200  # deals / activities offered per page of the queue
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _choices(items: list[dict]) -> tuple[dict, dict]:
@@ -48,12 +41,12 @@ def _choices(items: list[dict]) -> tuple[dict, dict]:
 
 @web_bp.route("/risk", endpoint="risk")
 def risk_page():
-    page = _page()
-    queue, queue_total = capture_review.queue(QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
+    paged = paging(QUEUE_PAGE)
+    queue, queue_total = capture_review.queue(QUEUE_PAGE, paged.offset)
     deals, activities = _choices(queue)
     summary = dashboard.summary()
-    return render("risk/index.html", queue=queue, queue_total=queue_total, page=page,
-                  pages=max(1, math.ceil(queue_total / QUEUE_PAGE)), deals=deals, activities=activities,
+    return render("risk/index.html", queue=queue, queue_total=queue_total, page=paged.page,
+                  pages=paged.pages(queue_total), deals=deals, activities=activities,
                   churn=summary["churn_risk"], at_churn_risk=summary["at_churn_risk"],
                   customer_groups=duplicates.customer_groups(), contact_groups=duplicates.contact_groups())
 
