@@ -149,11 +149,11 @@ def raw_rank(tenant_id: int, owner_id: int, extra: str, order_sql: str, limit: i
     if ranked_page_only:
         rows = conn.execute(sa.text(RAW_CANDIDATES.format(extra=extra) + f" {order_sql} LIMIT {limit}"), p).mappings().all()
         conn.execute(sa.text(OPEN_SUB.format(col="id", extra=extra).replace("a.id", "count(*)", 1)), p).scalar()
-        customer_ids, deal_ids = _id_list(r["customer_id"] for r in rows), _id_list(r["deal_id"] for r in rows)
     else:
         rows = conn.execute(sa.text(RAW_CANDIDATES.format(extra=extra)), p).mappings().all()
-        customer_ids = OPEN_SUB.format(col="customer_id", extra=extra)
-        deal_ids = OPEN_SUB.format(col="deal_id", extra=extra)
+    # the fetched rows' ids written into the SQL: a subquery of the candidates instead lets
+    # PostgreSQL plan a nested loop of minutes on never-analysed tables
+    customer_ids, deal_ids = _id_list(r["customer_id"] for r in rows), _id_list(r["deal_id"] for r in rows)
     since = datetime.combine(today - timedelta(days=priority.COMMS_WINDOW_DAYS), datetime.min.time())
     averages = {c: float(a) for c, a in conn.execute(sa.text(RAW_AVERAGES), p)}
     best: dict = {}

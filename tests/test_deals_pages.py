@@ -95,12 +95,12 @@ def test_new_deal_form(admin_client, admin, tenant, crm_scope):
 
 def test_deal_page_edit_carries_the_version_and_refuses_stale_saves(admin_client, admin):
     deal = new_deal(admin_client, title="Old title")
-    page = admin_client.get(f"/crm/deals/{deal['id']}").get_data(as_text=True)
+    page = admin_client.get(f"/crm/deals/{deal['id']}/edit").get_data(as_text=True)
     assert '<input type="hidden" name="version" value="1">' in page
     form = {"title": "New title", "value": "5000.00", "currency": "USD", "stage": "LEAD", "expected_close_date": "",
             "owner_id": str(admin.id), "contact_id": "", "customer_id": "", "notes": "Called", "version": "1"}
-    assert admin_client.post(f"/crm/deals/{deal['id']}", data=form).status_code == 302
-    stale = admin_client.post(f"/crm/deals/{deal['id']}", data=dict(form, title="Lost update"))
+    assert admin_client.post(f"/crm/deals/{deal['id']}/edit", data=form).status_code == 302
+    stale = admin_client.post(f"/crm/deals/{deal['id']}/edit", data=dict(form, title="Lost update"))
     assert stale.status_code == 409 and "changed by someone else" in stale.get_data(as_text=True)
     assert admin_client.get(f"/api/crm/deals/{deal['id']}").get_json()["title"] == "New title"
 
@@ -112,11 +112,11 @@ def test_deal_page_actions_and_rules(app, admin_client, make_user, tenant):
     assert admin_client.get(f"/api/crm/deals/{deal['id']}").get_json()["stage"] == "PROPOSAL"
     admin_client.post(f"{path}/close", data={"outcome": "lost", "reason": "Too pricey"})
     page = admin_client.get(path).get_data(as_text=True)
-    assert "Closed deals accept only notes and the closed reason." in page
     assert 'id="deal-close"' not in page and 'id="deal-archive"' in page
+    assert "Closed deals accept only notes and the closed reason." in admin_client.get(f"{path}/edit").get_data(as_text=True)
     # the closed deal's form posts only notes and closed_reason
     closed = admin_client.get(f"/api/crm/deals/{deal['id']}").get_json()
-    saved = admin_client.post(path, data={"notes": "Maybe next year", "closed_reason": "Price",
+    saved = admin_client.post(f"{path}/edit", data={"notes": "Maybe next year", "closed_reason": "Price",
                                           "version": str(closed["version"])})
     assert saved.status_code == 302
     assert admin_client.get(f"/api/crm/deals/{deal['id']}").get_json()["closed_reason"] == "Price"

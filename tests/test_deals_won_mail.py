@@ -35,7 +35,7 @@ def _via_page_bulk(client, deal):
 
 
 def _via_page_edit(client, deal):
-    return client.post(f"/crm/deals/{deal['id']}", data={
+    return client.post(f"/crm/deals/{deal['id']}/edit", data={
         "title": deal["title"], "value": "5000.00", "currency": "USD", "stage": "WON", "expected_close_date": "",
         "owner_id": str(deal["owner_id"]), "contact_id": "", "customer_id": "", "notes": "",
         "version": str(deal["version"])})

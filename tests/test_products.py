@@ -103,9 +103,10 @@ def test_new_deal_form_requires_a_product_and_scopes_plans(admin_client, admin, 
     created = admin_client.post("/crm/deals/new", data={**form, "product_id": str(meridian["id"]), "plan_id": str(pro["id"])})
     assert created.status_code == 302
     deal_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
-    detail = admin_client.get(f"/crm/deals/{deal_id}").get_data(as_text=True)
-    assert 'data-testid="product-locked"' in detail and 'value="Meridian"' in detail
-    assert 'name="product_id"' not in detail  # locked on edit: the form cannot send a product
+    assert "Meridian Pro" in admin_client.get(f"/crm/deals/{deal_id}").get_data(as_text=True)  # the view names it
+    edit = admin_client.get(f"/crm/deals/{deal_id}/edit").get_data(as_text=True)
+    assert 'data-testid="product-locked"' in edit and 'value="Meridian"' in edit
+    assert 'name="product_id"' not in edit  # locked on edit: the form cannot send a product
 
 
 def test_stage_settings_carry_the_automation_defaults(admin_client):

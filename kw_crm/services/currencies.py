@@ -52,3 +52,11 @@ def parse_amount(text: str) -> int:
         raise ValueError("Enter an amount such as 12,500.50 (digits 0-9, at most two decimals).")
     whole, _, decimals = text.partition(".")
     return int(whole.replace(",", "")) * 100 + int((decimals + "00")[:2])
+
+
+def picker_groups(default: str, in_use) -> list[tuple[str, list[str]]]:
+    """The currency picker's option groups: the default and the currencies the tenant already
+    uses first (the ones anybody picks), then every other active code, each group sorted after
+    the default."""
+    first = [default] + sorted({normalise(c) for c in in_use if normalise(c)} - {default})
+    return [("Your currencies", first), ("All currencies", sorted(ISO_4217_ACTIVE - set(first)))]

@@ -67,6 +67,11 @@ def is_closed(deal: Deal) -> bool:
     return deal.stage.outcome is not None
 
 
+def currencies_in_use() -> list[str]:
+    """The currencies of the tenant's deals (the currency picker offers them first)."""
+    return list(session.scalars(select(Deal.currency).distinct()))
+
+
 def serialise(deal: Deal) -> dict:
     return {
         "id": deal.id, "title": deal.title, "value_cents": deal.value_cents, "currency": deal.currency,

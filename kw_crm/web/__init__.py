@@ -109,6 +109,7 @@ from . import (  # noqa: E402,F401
     conversion,
     customers,
     dashboard,
+    deal_page,
     deals,
     forecast,
     imports,

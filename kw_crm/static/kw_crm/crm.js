@@ -64,6 +64,66 @@
     button.addEventListener("click", function () { button.closest("dialog").close(); });
   });
 
+  // Reorderable lists (the stage settings): <ol data-reorder> of [data-reorder-item] rows, each
+  // with a [data-reorder-handle] to drag, [data-reorder-move="up|down"] buttons and a hidden
+  // [data-reorder-position] input renumbered 1..n after every move. Without script the arrows
+  // are submit buttons the server applies; with it they move the row in place (saved later).
+  document.querySelectorAll("[data-reorder]").forEach(function (list) {
+    var status = document.querySelector("[data-reorder-status]"), dragged = null;
+    function items() { return Array.prototype.slice.call(list.querySelectorAll(":scope > [data-reorder-item]")); }
+    function renumber(moved) {
+      items().forEach(function (item, index) {
+        var position = item.querySelector("[data-reorder-position]");
+        if (position) { position.value = index + 1; }
+      });
+      if (status && moved) {
+        var label = moved.querySelector("input[name=label]");
+        status.textContent = (label ? label.value : "Stage") + " is now number " + (items().indexOf(moved) + 1) + ". Save to keep the order.";
+      }
+      list.classList.add("is-reordered");
+    }
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-reorder-move]");
+      if (!button) { return; }
+      event.preventDefault();
+      var item = button.closest("[data-reorder-item]");
+      if (button.dataset.reorderMove === "up" && item.previousElementSibling) {
+        list.insertBefore(item, item.previousElementSibling);
+      } else if (button.dataset.reorderMove === "down" && item.nextElementSibling) {
+        list.insertBefore(item.nextElementSibling, item);
+      }
+      button.focus();
+      renumber(item);
+    });
+    list.addEventListener("pointerdown", function (event) {
+      var handle = event.target.closest("[data-reorder-handle]");
+      if (handle) { handle.closest("[data-reorder-item]").setAttribute("draggable", "true"); }
+    });
+    list.addEventListener("dragstart", function (event) {
+      dragged = event.target.closest("[data-reorder-item]");
+      if (!dragged || dragged.getAttribute("draggable") !== "true") { dragged = null; event.preventDefault(); return; }
+      dragged.classList.add("is-dragging");
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", dragged.dataset.stage || "");
+    });
+    list.addEventListener("dragover", function (event) {
+      if (!dragged) { return; }
+      event.preventDefault();
+      var over = event.target.closest("[data-reorder-item]");
+      if (!over || over === dragged) { return; }
+      var box = over.getBoundingClientRect();
+      list.insertBefore(dragged, event.clientY > box.top + box.height / 2 ? over.nextElementSibling : over);
+    });
+    list.addEventListener("drop", function (event) { if (dragged) { event.preventDefault(); } });
+    list.addEventListener("dragend", function () {
+      if (!dragged) { return; }
+      dragged.classList.remove("is-dragging");
+      dragged.removeAttribute("draggable");
+      renumber(dragged);
+      dragged = null;
+    });
+  });
+
   // [data-customer-search="<customers API url>"]: offer matching customers (ids) in
   // #crm-customer-options, and tick the form's "other" choice.
   var customerOptions = document.getElementById("crm-customer-options");
