@@ -3,6 +3,7 @@ name, personal addresses for people without a company, and suppliers never shown
 (deals go to customer contacts only; the directory labels vendor and partner companies)."""
 import re
 
+import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
@@ -14,12 +15,20 @@ from kw_crm.tenancy import tenant_scope
 ADDRESS = re.compile(r"[a-z0-9]+(\.[a-z0-9]+)*@([a-z0-9]+\.)*example\.com")
 
 
-def test_demo_addresses_are_believable(app, make_tenant, make_user):
+@pytest.fixture
+def demo(app, make_tenant, make_user):
+    """A fresh tenant seeded with the CRM's demo data, and its admin."""
     tenant = make_tenant()
     admin = make_user(tenant, "ADMIN", grants=("crm.delete",))
     with app.app_context(), tenant_scope(tenant.id):
         seed_demo(tenant.id, admin.id)
         db.session.commit()
+    return tenant, admin
+
+
+def test_demo_addresses_are_believable(app, demo):
+    tenant, _ = demo
+    with app.app_context(), tenant_scope(tenant.id):
         emails = {f"{c.first_name} {c.last_name}": c.email for c in db.session.scalars(select(Contact))}
         for name, email in emails.items():
             assert ADDRESS.fullmatch(email), (name, email)
@@ -30,12 +39,9 @@ def test_demo_addresses_are_believable(app, make_tenant, make_user):
         assert emails["Jane Smith"] == "jane.smith@acmeltd.example.com"  # the demo mails still match her
 
 
-def test_demo_suppliers_are_not_customers(app, make_tenant, make_user):
-    tenant = make_tenant()
-    admin = make_user(tenant, "ADMIN", grants=("crm.delete",))
+def test_demo_suppliers_are_not_customers(app, demo):
+    tenant, admin = demo
     with app.app_context(), tenant_scope(tenant.id):
-        seed_demo(tenant.id, admin.id)
-        db.session.commit()
         kinds: dict[int, set] = {}
         for customer_id, kind in db.session.execute(select(Contact.customer_id, Contact.type)
                                                     .where(Contact.customer_id.is_not(None))):
