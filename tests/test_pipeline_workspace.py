@@ -234,7 +234,7 @@ def test_settings_form_sets_and_refuses_thresholds(admin_client):
     assert {s["key"]: s["stale_after_days"] for s in admin_client.get("/api/crm/stages").get_json()}["LEAD"] == 5
     fields["stale_after_days"][keys.index("LEAD")] = "-2"
     refused = admin_client.post("/crm/settings", data=fields)
-    assert refused.status_code == 422 and "stale_after_days must be" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Stale after days must be" in refused.get_data(as_text=True)
 
 
 def test_owner_shown_in_workspace_and_contact_deal_rows(admin_client, tenant, crm_scope, app, people):

@@ -10,6 +10,7 @@ LABELS = {
     "per_page": "Rows per page", "owner_id": "Owner", "customer_id": "Customer", "contact_id": "Contact",
     "deal_id": "Deal", "due_after": "Due from", "due_before": "Due until", "include_inactive": "Include archived",
     "q": "Search", "value_cents": "Value", "expires_at": "Expiry date", "url": "Address (URL)",
+    "followup_days": "Follow-up days",
 }
 NOT_A_FIELD = {"_schema", "_form", "form"}  # messages about the whole input
 _KEY = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
@@ -19,7 +20,7 @@ def label(key: str) -> str:
     return LABELS.get(key) or key.replace("_", " ").strip().capitalize()
 
 
-def _unkey(message: str) -> str:
+def human_text(message: str) -> str:
     """``message`` with every snake_case key in it written as its label."""
     def replace(match):
         text = label(match.group(0))
@@ -36,7 +37,7 @@ def human_messages(fields: dict | None) -> list[str]:
             if isinstance(message, dict):  # a nested schema's fields
                 result.extend(human_messages(message))
                 continue
-            text = _unkey(str(message))
+            text = human_text(str(message))
             name = label(str(key))
             if key not in NOT_A_FIELD and name.lower() not in text.lower():
                 text = f"{name}: {text}"
