@@ -10,7 +10,8 @@ from tests.support.deals import new_deal
 
 # every paged HTML list of the CRM: (path, what its rows are)
 LISTS = [("/crm/", "contacts"), ("/crm/customers", "customers"), ("/crm/activities", "activities"),
-         ("/crm/deals/table", "deals"), ("/crm/risk", "captures waiting"), ("/crm/import", "imports")]
+         ("/crm/deals/table", "deals"), ("/crm/risk", "captures waiting"), ("/crm/import", "imports"),
+         ("/crm/communications", "communications")]
 SIZED = ["/crm/", "/crm/activities"]  # the lists that take ?per_page=
 
 

@@ -26,6 +26,7 @@ CRM_NAV = [
     ("Activities", "crm.activities"),
     ("Dashboard", "crm.dashboard"),
     ("Forecast", "crm.forecast"),
+    ("Communications", "crm.communications"),
     ("Risk & Health", "crm.risk"),
 ]
 
@@ -105,6 +106,7 @@ def not_found(path: str):
 from . import (  # noqa: E402,F401
     activities,
     api_docs,
+    communications,
     contacts,
     conversion,
     customers,

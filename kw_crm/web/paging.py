@@ -29,14 +29,23 @@ class Paging:
         return max(1, -(-total // self.per_page))
 
 
+def page_number(param: str = "page") -> int:
+    """The request's page number (default 1) from ``?page=`` or another page argument."""
+    raw = request.args.get(param, "")
+    page = int(raw) if _PAGE.fullmatch(raw) else None if raw else 1
+    if not page:
+        raise Invalid({param: ["Page numbers are whole numbers from 1 up."]}, "This list cannot be shown that way.")
+    return page
+
+
 def paging(per_page: int, *, sizable: bool = False) -> Paging:
     """The request's page (default 1) and page size (``per_page``, or ``?per_page=`` from 1 to
     ``MAX_PER_PAGE`` when the list is ``sizable``)."""
     errors = {}
-    raw = request.args.get("page", "")
-    page = int(raw) if _PAGE.fullmatch(raw) else None if raw else 1
-    if not page:
-        errors["page"] = ["Page numbers are whole numbers from 1 up."]
+    try:
+        page = page_number()
+    except Invalid as error:
+        errors.update(error.fields)
     raw = request.args.get("per_page", "")
     if sizable and raw:
         per_page = parse_int(raw, low=1, high=MAX_PER_PAGE)
