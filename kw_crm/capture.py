@@ -9,14 +9,17 @@ per tenant: sending it again answers the stored result and writes nothing.
 
 Call it inside the host's Flask app context; it binds the tenant itself and commits."""
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
-from sqlalchemy import DateTime, bindparam, case, func, or_, select, update
+from sqlalchemy import JSON, String, Text, bindparam, case, cast, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
-from . import host
+from . import host, signals
 from .db import commit, session, utcnow
 from .errors import Invalid
 from .models import CaptureReview, Communication, Contact, Conversation, CustomerProfile
@@ -93,13 +96,13 @@ def decide(contacts: list[ContactHit], billing: list[BillingHit]) -> Decision:
 
 # --- text of a message ------------------------------------------------------------------------
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: str) -> str:
     """No NUL (PostgreSQL refuses it), control or bidi-override characters, no lone surrogates."""
-    text = text.encode("utf-8", "replace").decode("utf-8") if any("\ud800" <= c <= "\udfff" for c in text) \
-        else text
+    text = text.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(text) else text
     return _CONTROL.sub("", text)
 
 
@@ -149,9 +152,9 @@ def body_text(body: str, content_type: str | None) -> tuple[str, bool]:
 
 # --- ingestion --------------------------------------------------------------------------------
 
-def validate(message) -> dict:
+def validate(message, schema: CaptureInput | None = None) -> dict:
     """The message as clean values, or :class:`Invalid` with per-field messages."""
-    return load_or_invalid(CaptureInput(), message)
+    return load_or_invalid(schema or CaptureInput(), message)
 
 
 def ingest(tenant_id: int, message: dict, *, capture_source: str = "python") -> dict:
@@ -168,9 +171,10 @@ def ingest_many(tenant_id: int, messages: list[dict], *, capture_source: str = "
     does not stop the others."""
     results: list[dict | None] = [None] * len(messages)
     valid, positions = [], []
+    schema = CaptureInput()  # one per batch: building a marshmallow schema costs more than a load
     for index, message in enumerate(messages):
         try:
-            valid.append(validate(message))
+            valid.append(validate(message, schema))
             positions.append(index)
         except Invalid as error:
             results[index] = {"status": "rejected", "errors": error.fields}
@@ -195,11 +199,49 @@ def _chunks(values: list, size: int = CHUNK):
         yield values[start:start + size]
 
 
+def _postgres() -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _insert(model):
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(model)
+    return (postgresql.insert if _postgres() else sqlite.insert)(model)
+
+
+def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
+    """INSERT ``rows`` (dicts with the same keys) with ``on_conflict(statement)`` applied,
+    answering the ``returning`` columns. PostgreSQL gets one array per column through
+    ``unnest`` — a short statement whatever the batch, where a multi-row VALUES list of 20,000
+    parameters costs more to build and parse than to store; SQLite the multi-row VALUES."""
+    if not rows:
+        return []
+    keys = list(rows[0])
+    if not _postgres():
+        statement = on_conflict(_insert(table))
+        result = session.connection().execute(statement.returning(*returning) if returning else statement, rows)
+        return list(result) if returning else []
+    arrays = []
+    for key in keys:
+        column_type = table.c[key].type
+        values = [row[key] for row in rows]
+        if isinstance(column_type, JSON):  # json[] does not bind from lists: text, cast back per row
+            values = [None if v is None else json.dumps(v) for v in values]
+            column_type = Text()
+        arrays.append(bindparam(f"c_{key}", values, type_=postgresql.ARRAY(column_type)))
+    source = func.unnest(*arrays).table_valued(*keys).render_derived(name="batch")
+    selected = [cast(source.c[key], JSON) if isinstance(table.c[key].type, JSON) else source.c[key] for key in keys]
+    statement = on_conflict(postgresql.insert(table).from_select(keys, select(*selected)))
+    if returning:
+        return list(session.connection().execute(statement.returning(*returning)))
+    session.connection().execute(statement)
+    return []
 
 
 def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[dict]:
+    """The batch, set-based: one query for the stored message ids, two for the addresses, one
+    for the matched customers' profiles (archived? last contacted?), one for candidate names,
+    then the writes — one upsert of the threads, one INSERT of the messages, one of the review
+    rows, one upsert of ``last_contacted_at`` where it moves — per ``CHUNK`` of messages. Results
+    and signal senders are built from what was written, not read back."""
     first_of: dict[str, int] = {}  # message id -> index of its first occurrence in this batch
     for index, message in enumerate(messages):
         first_of.setdefault(message["message_id"], index)
@@ -211,61 +253,61 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
     contact_hits, billing_hits = _matches({a for i in fresh for a in parties[i]})
     decisions = {i: decide([h for a in parties[i] for h in contact_hits.get(a, [])],
                            [h for a in parties[i] for h in billing_hits.get(a, [])]) for i in fresh}
-    _hold_archived(list(decisions.values()))
+    contacted = _hold_archived(list(decisions.values()))
     _name_candidates([d for d in decisions.values() if d.status == "review"])
 
-    rows = []
+    now = utcnow()
+    rows: dict[int, dict] = {}
     for i in fresh:
         m, d = messages[i], decisions[i]
         text, truncated = body_text(m["body"], m.get("content_type"))
         subject = clean(m["subject"]).strip()[:SUBJECT_MAX] or NO_SUBJECT
-        rows.append({
-            "tenant_id": tenant_id, "customer_id": d.customer_id, "contact_id": d.contact_id,
+        rows[i] = {
+            "tenant_id": tenant_id, "customer_id": d.customer_id, "contact_id": d.contact_id, "deal_id": None,
+            "activity_id": None, "conversation_id": None,
             "channel": m["channel"], "direction": m["direction"], "subject": subject, "summary": text,
-            "source": "captured", "occurred_at": m["occurred_at"], "created_at": utcnow(),
+            "source": "captured", "logged_by_id": None, "occurred_at": m["occurred_at"], "created_at": now,
             "message_id": m["message_id"], "thread_id": m.get("thread_id") or m["message_id"],
             "sender": m["sender"], "recipients": m["recipients"],
             "capture_source": m.get("capture_source") or default_source, "capture_mode": m.get("capture_mode") or "sync",
             "linkage_basis": "email_match" if d.status == "linked" else "pending_review",
-            "matched_address": d.matched_address, "body_truncated": truncated,
-        })
+            "matched_address": d.matched_address, "body_truncated": truncated, "reviewed_by_id": None,
+            "reviewed_at": None,
+        }
+    # Threads first, so every linked message is inserted with its conversation id.
+    threads = _upsert_threads([rows[i] for i in fresh if decisions[i].status == "linked"])
+    for row in rows.values():
+        if row["customer_id"] is not None:
+            row["conversation_id"] = threads[(row["customer_id"], row["thread_id"])]
     inserted: dict[str, int] = {}
-    for batch in _chunks(rows):
+    table = Communication.__table__
+    for batch in _chunks(list(rows.values())):
         # ON CONFLICT DO NOTHING: a concurrent capture of the same message id wins quietly and
         # this one answers its result below, as for any repeat.
-        statement = _insert(Communication.__table__).on_conflict_do_nothing(
-            index_elements=["tenant_id", "message_id"]).returning(
-            Communication.__table__.c.id, Communication.__table__.c.message_id)
-        inserted.update({mid: cid for cid, mid in session.connection().execute(statement, batch)})
+        inserted.update({mid: cid for cid, mid in _insert_rows(
+            table, batch, lambda s: s.on_conflict_do_nothing(index_elements=["tenant_id", "message_id"]),
+            (table.c.id, table.c.message_id))})
+    for row in rows.values():
+        row["id"] = inserted.get(row["message_id"])
 
-    linked = [i for i in fresh if messages[i]["message_id"] in inserted and decisions[i].status == "linked"]
-    reviews = [i for i in fresh if messages[i]["message_id"] in inserted and decisions[i].status == "review"]
+    lost_race = [i for i in fresh if rows[i]["id"] is None]
+    if lost_race:
+        _uncount_threads([rows[i] for i in lost_race if rows[i]["customer_id"] is not None])
+    linked = [i for i in fresh if rows[i]["id"] is not None and decisions[i].status == "linked"]
+    reviews = [i for i in fresh if rows[i]["id"] is not None and decisions[i].status == "review"]
     if linked:
-        link_conversations([inserted[messages[i]["message_id"]] for i in linked])
-        touch_last_contacted([(decisions[i].customer_id, messages[i]["occurred_at"]) for i in linked])
+        touch_last_contacted([(rows[i]["customer_id"], rows[i]["occurred_at"]) for i in linked], contacted)
     review_ids = {}
     if reviews:
-        review_rows = [{"tenant_id": tenant_id, "communication_id": inserted[messages[i]["message_id"]],
-                        "reason": decisions[i].reason, "candidates": decisions[i].candidates,
-                        "created_at": utcnow()} for i in reviews]
+        review_rows = [{"tenant_id": tenant_id, "communication_id": rows[i]["id"], "reason": decisions[i].reason,
+                        "candidates": decisions[i].candidates, "created_at": now} for i in reviews]
+        reviews_table = CaptureReview.__table__
         for batch in _chunks(review_rows):
-            statement = _insert(CaptureReview.__table__).returning(
-                CaptureReview.__table__.c.id, CaptureReview.__table__.c.communication_id)
-            review_ids.update({comm: rid for rid, comm in session.connection().execute(statement, batch)})
+            review_ids.update({comm: rid for rid, comm in _insert_rows(
+                reviews_table, batch, lambda s: s, (reviews_table.c.id, reviews_table.c.communication_id))})
 
-    lost_race = [mid for i in fresh if (mid := messages[i]["message_id"]) not in inserted]
-    stored.update(_stored_results(lost_race) if lost_race else {})
-    fresh_results = {}
-    if linked:
-        from .services.communications import communications_by_id
-
-        entries = communications_by_id([inserted[messages[i]["message_id"]] for i in linked])
-        for i in linked:
-            fresh_results[i] = {"status": "linked", "communication": entries[inserted[messages[i]["message_id"]]],
-                                "duplicate": False}
-    for i in reviews:
-        fresh_results[i] = {"status": "review", "review_id": review_ids[inserted[messages[i]["message_id"]]],
-                            "duplicate": False}
+    stored.update(_stored_results([messages[i]["message_id"] for i in lost_race]) if lost_race else {})
+    fresh_results = _announce(rows, linked, reviews, review_ids)
 
     results = []
     for index, message in enumerate(messages):
@@ -278,18 +320,54 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
     return results
 
 
+def _announce(rows: dict[int, dict], linked: list[int], reviews: list[int], review_ids: dict) -> dict[int, dict]:
+    """The answers for the messages stored now, and a ``communication_captured`` signal for
+    each, both built from the rows as written (no query: the senders enter the session as
+    loaded records)."""
+    from .services.communications import shape
+
+    entries = {e["id"]: e for e in shape([SimpleNamespace(text=rows[i]["summary"], **rows[i]) for i in linked],
+                                         full=True)}
+    results = {}
+    for i in linked:
+        results[i] = {"status": "linked", "communication": entries[rows[i]["id"]], "duplicate": False}
+    for i in reviews:
+        results[i] = {"status": "review", "review_id": review_ids[rows[i]["id"]], "duplicate": False}
+    new_record = Communication.__mapper__.class_manager.new_instance
+    for i in sorted(results):
+        record = new_record()  # filled the way a query result is: no attribute events, nothing dirty
+        record.__dict__.update(rows[i])
+        make_transient_to_detached(record)
+        session.add(record)
+        signals.send_after_commit(session, signals.communication_captured, record, status=results[i]["status"],
+                                  review_id=results[i].get("review_id"))
+    return results
+
+
 def _stored_results(message_ids: list[str]) -> dict[str, dict]:
     """The answer for message ids stored before: linked with the communication, or the pending
-    (or since resolved) review."""
+    (or since resolved) review. On PostgreSQL each id is looked up on its own in the unique
+    ``(tenant_id, message_id)`` index (a LATERAL join), so a table the planner has no statistics
+    for yet is never scanned whole."""
     from .services.communications import communications_by_id
 
     found: dict[str, dict] = {}
     pending: dict[int, str] = {}
+    columns = (Communication.id, Communication.message_id, Communication.customer_id)
     for batch in _chunks(message_ids):
-        for comm_id, message_id, customer_id, review_id in session.execute(
-                select(Communication.id, Communication.message_id, Communication.customer_id, CaptureReview.id)
-                .outerjoin(CaptureReview, CaptureReview.communication_id == Communication.id)
-                .where(Communication.message_id.in_(batch))):
+        if _postgres():
+            wanted = func.unnest(bindparam("wanted", batch, type_=postgresql.ARRAY(String))) \
+                .table_valued("message_id").render_derived(name="wanted")
+            hit = (select(*columns).where(Communication.tenant_id == current_tenant_id(),
+                                          Communication.message_id == wanted.c.message_id).lateral("hit"))
+            statement = (select(hit.c.id, hit.c.message_id, hit.c.customer_id, CaptureReview.id)
+                         .select_from(wanted).join(hit, true())
+                         .outerjoin(CaptureReview, CaptureReview.communication_id == hit.c.id))
+        else:
+            statement = (select(*columns, CaptureReview.id)
+                         .outerjoin(CaptureReview, CaptureReview.communication_id == Communication.id)
+                         .where(Communication.message_id.in_(batch)))
+        for comm_id, message_id, customer_id, review_id in session.execute(statement):
             if customer_id is None:
                 found[message_id] = {"status": "review", "review_id": review_id}
             else:
@@ -318,13 +396,17 @@ def _matches(addresses: set[str]) -> tuple[dict[str, list[ContactHit]], dict[str
     return contacts, billing
 
 
-def _hold_archived(decisions: list[Decision]) -> None:
-    """Archived customers accept no new communications: a message matching one waits for review."""
+def _hold_archived(decisions: list[Decision]) -> dict:
+    """Archived customers accept no new communications: a message matching one waits for review.
+    Returns the stored ``last_contacted_at`` of the other matched customers that have a profile
+    (read in the same query, so unchanged profiles are not written again)."""
     ids = {d.customer_id for d in decisions if d.status == "linked"}
     if not ids:
-        return
-    archived = set(session.scalars(select(CustomerProfile.customer_id).where(
-        CustomerProfile.customer_id.in_(ids), CustomerProfile.archived_at.is_not(None))))
+        return {}
+    profiles = session.execute(select(CustomerProfile.customer_id, CustomerProfile.archived_at,
+                                      CustomerProfile.last_contacted_at)
+                               .where(CustomerProfile.customer_id.in_(ids))).all()
+    archived = {customer_id for customer_id, archived_at, _ in profiles if archived_at is not None}
     for d in decisions:
         if d.status == "linked" and d.customer_id in archived:
             d.candidates = [{"customer_id": d.customer_id, "contact_id": d.contact_id, "name": None,
@@ -332,6 +414,7 @@ def _hold_archived(decisions: list[Decision]) -> None:
                              "address": d.matched_address}]
             d.status, d.reason, d.customer_id, d.contact_id, d.matched_address = \
                 "review", "customer_archived", None, None, None
+    return {customer_id: last for customer_id, archived_at, last in profiles if archived_at is None}
 
 
 def _name_candidates(decisions: list[Decision]) -> None:
@@ -350,64 +433,93 @@ def _name_candidates(decisions: list[Decision]) -> None:
 
 
 def link_conversations(communication_ids: list[int]) -> None:
-    """Count freshly linked communications into their customer's thread (created on first use;
-    a closed thread reopens on a new message, an archived one stays archived) and point the
-    communications at it. Three statements per batch, whatever its size."""
-    rows = session.execute(select(Communication.customer_id, Communication.thread_id, Communication.subject,
-                                  Communication.channel, Communication.occurred_at)
-                           .where(Communication.id.in_(communication_ids), Communication.thread_id.is_not(None),
-                                  Communication.customer_id.is_not(None))
-                           .order_by(Communication.occurred_at, Communication.id)).all()
+    """Count linked communications that have no thread yet into their customer's thread and
+    point them at it (operator review links one message so)."""
+    comm = Communication.__table__
+    rows = [dict(r._mapping) for r in session.execute(
+        select(comm.c.id, comm.c.customer_id, comm.c.thread_id, comm.c.subject, comm.c.channel, comm.c.occurred_at)
+        .where(comm.c.tenant_id == current_tenant_id(), comm.c.id.in_(communication_ids),
+               comm.c.thread_id.is_not(None), comm.c.customer_id.is_not(None)))]
+    threads = _upsert_threads(rows)
+    for row in rows:
+        session.connection().execute(update(comm).where(comm.c.tenant_id == current_tenant_id(), comm.c.id == row["id"])
+                                     .values(conversation_id=threads[(row["customer_id"], row["thread_id"])]))
+
+
+def _thread_totals(rows: list[dict]) -> list[dict]:
     threads: dict[tuple[int, str], dict] = {}
-    for customer_id, thread_id, subject, channel, occurred_at in rows:
-        entry = threads.setdefault((customer_id, thread_id), {
-            "customer_id": customer_id, "thread_id": thread_id, "subject": subject, "channel": channel,
-            "message_count": 0, "last_message_at": occurred_at})
+    for row in sorted(rows, key=lambda r: r["occurred_at"]):
+        entry = threads.setdefault((row["customer_id"], row["thread_id"]), {
+            "customer_id": row["customer_id"], "thread_id": row["thread_id"], "subject": row["subject"],
+            "channel": row["channel"], "message_count": 0, "last_message_at": row["occurred_at"]})
         entry["message_count"] += 1
-        entry["last_message_at"] = max(entry["last_message_at"], occurred_at)
-    if not threads:
-        return
+        entry["last_message_at"] = max(entry["last_message_at"], row["occurred_at"])
+    # one order for every batch, so two concurrent captures lock shared threads alike
+    return [threads[key] for key in sorted(threads)]
+
+
+def _upsert_threads(rows: list[dict]) -> dict[tuple[int, str], int]:
+    """Count messages (``customer_id``, ``thread_id``, ``subject``, ``channel``,
+    ``occurred_at``) into their customer's threads — created on first use; a closed thread
+    reopens on a new message, an archived one stays archived — and return each thread's id by
+    (customer, thread): one upsert per ``CHUNK`` of threads."""
+    totals = _thread_totals(rows)
+    if not totals:
+        return {}
     tenant_id = current_tenant_id()
     table = Conversation.__table__
     now = utcnow()
-    for batch in _chunks(list(threads.values())):
-        statement = _insert(table)
-        statement = statement.on_conflict_do_update(
+    ids = {}
+
+    def count_in(statement):
+        return statement.on_conflict_do_update(
             index_elements=["tenant_id", "customer_id", "thread_id"],
             set_={"message_count": table.c.message_count + statement.excluded.message_count,
                   "last_message_at": case((statement.excluded.last_message_at > table.c.last_message_at,
                                            statement.excluded.last_message_at), else_=table.c.last_message_at),
                   "status": case((table.c.status == "closed", "open"), else_=table.c.status),
                   "updated_at": now})
-        session.connection().execute(statement, [dict(t, tenant_id=tenant_id, status="open", created_at=now,
-                                                      updated_at=now) for t in batch])
-    comm = Communication.__table__
-    conversation_of = (select(table.c.id).where(table.c.tenant_id == comm.c.tenant_id,
-                                                table.c.customer_id == comm.c.customer_id,
-                                                table.c.thread_id == comm.c.thread_id).scalar_subquery())
-    for batch in _chunks(communication_ids):
-        session.connection().execute(update(comm).where(comm.c.tenant_id == tenant_id, comm.c.id.in_(batch))
-                                     .values(conversation_id=conversation_of))
+
+    for batch in _chunks(totals):
+        ids.update({(customer_id, thread_id): cid for cid, customer_id, thread_id in _insert_rows(
+            table, [dict(t, tenant_id=tenant_id, status="open", created_at=now, updated_at=now) for t in batch],
+            count_in, (table.c.id, table.c.customer_id, table.c.thread_id))})
+    return ids
 
 
-def touch_last_contacted(pairs: list[tuple[int, object]]) -> None:
-    """Move each customer's ``last_contacted_at`` forward (profiles created where missing)."""
+def _uncount_threads(rows: list[dict]) -> None:
+    """Take back the counts of messages a concurrent capture stored first (rare: a race on one
+    message id); their thread's last message time is that message's and stays right."""
+    table = Conversation.__table__
+    for total in _thread_totals(rows):
+        session.connection().execute(update(table).where(
+            table.c.tenant_id == current_tenant_id(), table.c.customer_id == total["customer_id"],
+            table.c.thread_id == total["thread_id"]).values(message_count=table.c.message_count - total["message_count"]))
+
+
+def touch_last_contacted(pairs: list[tuple[int, object]], stored: dict | None = None) -> None:
+    """Move each customer's ``last_contacted_at`` forward (profiles created where missing): one
+    upsert per ``CHUNK`` of customers. ``stored`` (customer -> its stored value, for those with a
+    profile) leaves out the ones already at or past the new moment."""
     latest: dict[int, object] = {}
     for customer_id, moment in pairs:
         if customer_id not in latest or latest[customer_id] < moment:
             latest[customer_id] = moment
+    if stored is not None:
+        latest = {c: m for c, m in latest.items() if c not in stored or stored[c] is None or stored[c] < m}
     tenant_id = current_tenant_id()
     table = CustomerProfile.__table__
     now = utcnow()
+
+    def move_forward(statement):
+        newer = or_(table.c.last_contacted_at.is_(None),
+                    table.c.last_contacted_at < statement.excluded.last_contacted_at)
+        return statement.on_conflict_do_update(
+            index_elements=["tenant_id", "customer_id"],
+            set_={"last_contacted_at": case((newer, statement.excluded.last_contacted_at),
+                                            else_=table.c.last_contacted_at)})
+
     for batch in _chunks(sorted(latest)):
-        session.connection().execute(
-            _insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "customer_id"]),
-            [{"tenant_id": tenant_id, "customer_id": c, "lifecycle_stage": "prospect", "created_at": now,
-              "updated_at": now} for c in batch])
-        moment = bindparam("moment", type_=DateTime())
-        session.connection().execute(
-            update(table).where(table.c.tenant_id == tenant_id, table.c.customer_id == bindparam("cid"))
-            .values(last_contacted_at=case((or_(table.c.last_contacted_at.is_(None),
-                                                table.c.last_contacted_at < moment), moment),
-                                           else_=table.c.last_contacted_at)),
-            [{"cid": c, "moment": latest[c]} for c in batch])
+        _insert_rows(table, [{"tenant_id": tenant_id, "customer_id": c, "lifecycle_stage": "prospect",
+                              "last_contacted_at": latest[c], "created_at": now, "updated_at": now} for c in batch],
+                     move_forward)

@@ -28,6 +28,8 @@ MAX_JSON_DEPTH = 20
 # Bidirectional embedding/override/isolate controls: they reorder how text is displayed.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MULTILINE_OK = frozenset("\t\n\r")
+# any character text_problem looks at twice; most text has none and is cleared by one C-level search
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 # --- body size --------------------------------------------------------------------------------
@@ -97,6 +99,8 @@ class CappedInput(io.RawIOBase):
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """Why ``value`` may not be stored, or ``None`` when it is clean."""
+    if not _SUSPECT.search(value):
+        return None
     for char in value:
         code = ord(char)
         if code < 32 or 0x7F <= code <= 0x9F:

@@ -27,6 +27,11 @@ deal_archived = crm_signals.signal("deal-archived")
 customer_lifecycle_changed = crm_signals.signal("customer-lifecycle-changed")  # old_stage=, new_stage=
 # a deal was converted: the customer's contract for a product changed (subscription=, contract_snapshot=)
 product_contract_changed = crm_signals.signal("product-contract-changed")
+# a communication was logged by hand on a customer (sender: the communication)
+communication_logged = crm_signals.signal("communication-logged")
+# a captured message was stored (status="linked"|"review", review_id=) or a waiting one was linked
+# by operator review (status="linked", review_id=); sender: the communication. Repeats send nothing.
+communication_captured = crm_signals.signal("communication-captured")
 
 log = logging.getLogger("kw_crm.signals")
 _PENDING = "kw_crm_pending_signals"

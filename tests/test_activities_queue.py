@@ -132,3 +132,7 @@ def test_queue_and_overdue_cost_constant_queries_and_write_nothing(admin_client,
     assert len(big_queue) == len(small_queue) and len(big_overdue) == len(small_overdue)
     writes = [s for s in big_queue + big_overdue if s.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
     assert writes == []
+    # the fact queries are bound to the candidates' ids, never to a subquery re-reading the
+    # activities (on never-analysed PostgreSQL tables that subquery planned as a ten-minute loop)
+    reading_activities = [s for s in big_queue if "crm_activities" in s.split("FROM", 1)[-1]]
+    assert len(reading_activities) == 1, reading_activities

@@ -39,7 +39,7 @@ def seed(admin_id: int) -> list[str]:
         if days is not None:
             when = utcnow() - timedelta(days=days)
             session.add(Communication(customer_id=customer_id, subject=f"Check-in with {name}",
-                                      summary="Reviewed open questions and next steps.", channel="call",
+                                      summary="Reviewed open questions and next steps.", channel="phone",
                                       logged_by_id=admin_id, occurred_at=when))
             profile.last_contacted_at = when
         made += 1

@@ -2,6 +2,7 @@
 operator to pick the customer (and optionally contact, deal, activity) or to dismiss them."""
 from sqlalchemy import func, select, update
 
+from .. import signals
 from ..capture import link_conversations, touch_last_contacted
 from ..db import commit, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
@@ -98,10 +99,12 @@ def resolve(review_id, data: dict, *, actor_id: int) -> dict:
     message.reviewed_by_id, message.reviewed_at = actor_id, utcnow()
     session.flush()
     link_conversations([message.id])
+    session.expire(message, ["conversation_id"])  # set by the statement above; read again when asked
     touch_last_contacted([(customer["id"], message.occurred_at)])
     audit.record("communication", message.id, "capture_resolved", actor_id=actor_id, changes={
         "customer_id": [None, customer["id"]], **{k: [None, v] for k, v in links.items() if v is not None}},
         reason=f"review #{review.id} ({review.reason})")
+    signals.send_after_commit(session, signals.communication_captured, message, status="linked", review_id=review.id)
     commit()
     return communications_by_id([message.id])[message.id]
 

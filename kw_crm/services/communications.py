@@ -1,8 +1,10 @@
 """The communication log: manual entries, reading entries with their provenance, and the
 communication rows of a contact's timeline. Captured mail comes in through ``kw_crm.capture``."""
+from types import SimpleNamespace
+
 from sqlalchemy import func, select
 
-from .. import host
+from .. import host, signals
 from ..db import commit, is_valid_id, session
 from ..errors import Invalid, NotFound
 from ..models import Activity, Communication, Contact, Deal
@@ -11,8 +13,11 @@ from ..schemas.communications import CHANNELS, ManualCommunicationInput
 from . import lifecycle
 from .customers import get_customer
 
-__all__ = ["CHANNELS", "log_communication", "list_communications", "get_communication", "communications_by_id"]
+__all__ = ["CHANNELS", "log_communication", "list_communications", "get_communication", "communications_by_id",
+           "tenant_log", "serialise"]
 PREVIEW_CHARS = 240
+SOURCES = ("manual", "captured")
+LOG_COUNT_CAP = 10_000  # the tenant-wide log counts at most this far ("10,000+")
 
 
 def check_links(customer_id: int, values: dict) -> tuple[dict, dict]:
@@ -62,6 +67,7 @@ def log_communication(customer_id, data: dict, *, actor_id: int) -> dict:
     profile = lifecycle.get_or_create_profile(row["id"])
     if profile.last_contacted_at is None or profile.last_contacted_at < entry.occurred_at:
         profile.last_contacted_at = entry.occurred_at
+    signals.send_after_commit(session, signals.communication_logged, entry)
     commit()
     return communications_by_id([entry.id])[entry.id]
 
@@ -116,6 +122,13 @@ def shape(rows, *, full: bool) -> list[dict]:
     return out
 
 
+def serialise(communication) -> dict:
+    """The API shape of a stored :class:`Communication` (signal senders, webhook bodies)."""
+    columns = _select(full=True).selected_columns
+    row = SimpleNamespace(**{c.key: getattr(communication, "summary" if c.key == "text" else c.key) for c in columns})
+    return shape([row], full=True)[0]
+
+
 def communications_by_id(ids: list[int]) -> dict[int, dict]:
     rows = session.execute(_select(full=True).where(Communication.id.in_(ids))).all() if ids else []
     return {entry["id"]: entry for entry in shape(rows, full=True)}
@@ -159,3 +172,36 @@ def contact_timeline(contact_id: int, window: int) -> tuple[list[dict], int]:
     total = session.scalar(select(func.count()).select_from(Communication).where(where)) or 0
     return [dict(entry, kind="communication", created_at=entry["occurred_at"])
             for entry in shape(rows, full=False)], total
+
+
+def tenant_log(filters: dict, limit: int, offset: int) -> tuple[list[dict], int, bool]:
+    """The tenant's communications linked to a customer, newest first, with previews, the
+    customer's and contact's names: (page, total, whether the total was capped at
+    ``LOG_COUNT_CAP``). ``filters``: channel, direction, source, customer_id (already valid).
+    Four queries whatever the page holds: count, rows, customer names, people named."""
+    where = [Communication.customer_id.is_not(None)]
+    for key in ("channel", "direction", "source", "customer_id"):
+        if filters.get(key) is not None:
+            where.append(getattr(Communication, key) == filters[key])
+    capped = select(Communication.id).where(*where).limit(LOG_COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    rows = session.execute(_select(full=False).add_columns(Contact.first_name, Contact.last_name)
+                           .outerjoin(Contact, Contact.id == Communication.contact_id).where(*where)
+                           .order_by(Communication.occurred_at.desc(), Communication.id.desc())
+                           .limit(limit).offset(offset)).all()
+    entries = shape(rows, full=False)
+    names = customer_names({entry["customer_id"] for entry in entries})
+    for entry, row in zip(entries, rows, strict=True):
+        entry["customer_name"] = names.get(entry["customer_id"])
+        entry["contact_name"] = f"{row.first_name} {row.last_name}".strip() if row.first_name is not None else None
+    return entries, min(total, LOG_COUNT_CAP), total > LOG_COUNT_CAP
+
+
+def customer_names(ids) -> dict[int, str]:
+    """Names of the tenant's customers among ``ids`` (one query; none for an empty set)."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    Customer = host.customer_model()
+    return dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
+                                .where(Customer.id.in_(ids))).all())

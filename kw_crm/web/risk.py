@@ -1,7 +1,6 @@
 """The Risk & Health tab: churn-risk accounts, capture exceptions (the review queue with its
 resolve dialog) and duplicate candidates with contact merge; plus the conversation actions of
 the customer workspace. Thin: parse the form, call the service, show the refusal or go back."""
-import math
 
 from flask import redirect, request, url_for
 from sqlalchemy import select
@@ -9,21 +8,16 @@ from sqlalchemy import select
 from ..db import session
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
+from ..inputs import safe_redirect_target
 from ..models import Activity, Deal, Stage
 from ..services import capture_review, contact_merge, conversations, dashboard, duplicates
 from ..services import contacts as contact_service
 from . import fail_back, render, web_bp
 from .notices import notify
+from .paging import Paging, page_number
 
 QUEUE_PAGE = 20
 PICK_LIMIT = 200  # deals / activities offered per page of the queue
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _choices(items: list[dict]) -> tuple[dict, dict]:
@@ -46,14 +40,24 @@ def _choices(items: list[dict]) -> tuple[dict, dict]:
     return deals, activities
 
 
+def review_queue(page: int) -> dict:
+    """What the review queue partial (``communications/_review_queue.html``) needs for one page
+    of the queue: four queries. Shared by Risk & Health and Communications."""
+    queue, queue_total = capture_review.queue(QUEUE_PAGE, Paging(page, QUEUE_PAGE).offset)
+    deals, activities = _choices(queue)
+    return {"queue": queue, "queue_total": queue_total, "queue_page": page, "deals": deals,
+            "activities": activities, "queue_pages": Paging(page, QUEUE_PAGE).pages(queue_total)}
+
+
+def _back() -> str:
+    """Where a resolve or dismiss returns: the page it was sent from (``next``), else the tab."""
+    return safe_redirect_target(request.form.get("next") or "", url_for("crm.risk"))
+
+
 @web_bp.route("/risk", endpoint="risk")
 def risk_page():
-    page = _page()
-    queue, queue_total = capture_review.queue(QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
-    deals, activities = _choices(queue)
     summary = dashboard.summary()
-    return render("risk/index.html", queue=queue, queue_total=queue_total, page=page,
-                  pages=max(1, math.ceil(queue_total / QUEUE_PAGE)), deals=deals, activities=activities,
+    return render("risk/index.html", **review_queue(page_number()),
                   churn=summary["churn_risk"], at_churn_risk=summary["at_churn_risk"],
                   customer_groups=duplicates.customer_groups(), contact_groups=duplicates.contact_groups())
 
@@ -71,7 +75,7 @@ def _form_id(name: str, errors: dict) -> int | None:
 
 @web_bp.post("/captures/<int:review_id>/resolve")
 def capture_resolve(review_id):
-    back = url_for("crm.risk")
+    back = _back()
     errors: dict = {}
     choice = request.form.get("candidate") or ""
     if choice and choice != "other":
@@ -106,9 +110,9 @@ def capture_dismiss(review_id):
     try:
         capture_review.dismiss(review_id, actor_id=current_actor().id)
     except CrmError as error:
-        return fail_back(error, url_for("crm.risk"))
+        return fail_back(error, _back())
     notify("Capture dismissed: it stays stored, linked to no customer.", "info")
-    return redirect(url_for("crm.risk"))
+    return redirect(_back())
 
 
 @web_bp.post("/contacts/<int:contact_id>/merge")
@@ -129,9 +133,7 @@ def contact_merge_page(contact_id):
 
 @web_bp.post("/conversations/<int:conversation_id>/status")
 def conversation_status_page(conversation_id):
-    back = request.form.get("next") or url_for("crm.risk")
-    if not back.startswith("/crm/"):
-        back = url_for("crm.risk")
+    back = _back()
     try:
         updated = conversations.set_status(conversation_id, {"status": request.form.get("status")},
                                            actor_id=current_actor().id)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from host_stub.models import db
+from kw_crm import capture
 from kw_crm.demo import seed_demo
 from kw_crm.models import Activity, Contact, Deal
 from kw_crm.tenancy import tenant_scope
@@ -33,6 +34,16 @@ def demo_site(app, make_tenant, make_user):
         with tenant_scope(tenant.id):
             seed_demo(tenant.id, admin.id)
             db.session.commit()
+            # captured mail: one linked to a demo contact, one waiting for review (the queue's rows)
+            known = db.session.scalar(select(Contact.email).where(Contact.email.is_not(None),
+                                                                  Contact.customer_id.is_not(None)).order_by(Contact.id))
+            capture.ingest_many(tenant.id, [
+                {"message_id": "<layout-1@demo>", "direction": "inbound", "sender": known, "recipients": ["me@us.test"],
+                 "subject": "Renewal questions before the quarterly review", "body": "Could we talk about the renewal? " * 20,
+                 "occurred_at": "2026-11-20T10:00:00Z"},
+                {"message_id": "<layout-2@demo>", "direction": "inbound", "sender": "someone.with.a.long.address@unknown-domain.example",
+                 "recipients": ["sales@us.test", "support@us.test"], "subject": "Question about an invoice",
+                 "body": "Hello, " * 80, "occurred_at": "2026-11-21T10:00:00Z"}])
             ids = {
                 "contact_id": db.session.scalar(select(Contact.id).where(Contact.customer_id.is_not(None)).order_by(Contact.id)),
                 "deal_id": db.session.scalar(select(Deal.id).order_by(Deal.id)),
@@ -64,7 +75,8 @@ def crm_pages(app, ids) -> list[tuple[str, str]]:
 def test_the_page_list_covers_the_main_pages(app):
     names = {name for name, _ in crm_pages(app, dict.fromkeys(("contact_id", "deal_id", "customer_id", "activity_id"), 1))}
     assert {"crm_contacts", "crm_contact_detail", "crm_contact_new", "crm_customers", "crm_customer_detail",
-            "crm_deals", "crm_deal_detail", "crm_settings", "crm_dashboard", "not_found"} <= names
+            "crm_deals", "crm_deal_detail", "crm_settings", "crm_dashboard", "crm_communications", "crm_risk",
+            "not_found"} <= names
 
 
 @pytest.mark.parametrize("width_name", list(WIDTHS))
