@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
-from sqlalchemy import JSON, String, Text, bindparam, case, cast, func, or_, select, true, update
+from sqlalchemy import JSON, String, Text, and_, bindparam, case, cast, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -237,9 +237,8 @@ def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
 
 
 def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[dict]:
-    """The batch, set-based: one query for the stored message ids, two for the addresses, one
-    for the matched customers' profiles (archived? last contacted?), one for candidate names,
-    then the writes — one upsert of the threads, one INSERT of the messages, one of the review
+    """The batch, set-based: one query for the stored message ids, two for the addresses (with
+    the matched customers' names and profiles: archived? last contacted?), then the writes — one upsert of the threads, one INSERT of the messages, one of the review
     rows, one upsert of ``last_contacted_at`` where it moves — per ``CHUNK`` of messages. Results
     and signal senders are built from what was written, not read back."""
     first_of: dict[str, int] = {}  # message id -> index of its first occurrence in this batch
@@ -250,11 +249,11 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
 
     parties = {i: party_addresses(messages[i]["direction"], messages[i]["sender"], messages[i]["recipients"])
                for i in fresh}
-    contact_hits, billing_hits = _matches({a for i in fresh for a in parties[i]})
+    contact_hits, billing_hits, facts = _matches({a for i in fresh for a in parties[i]})
     decisions = {i: decide([h for a in parties[i] for h in contact_hits.get(a, [])],
                            [h for a in parties[i] for h in billing_hits.get(a, [])]) for i in fresh}
-    contacted = _hold_archived(list(decisions.values()))
-    _name_candidates([d for d in decisions.values() if d.status == "review"])
+    contacted = _hold_archived(list(decisions.values()), facts)
+    _name_candidates([d for d in decisions.values() if d.status == "review"], facts)
 
     now = utcnow()
     rows: dict[int, dict] = {}
@@ -378,56 +377,72 @@ def _stored_results(message_ids: list[str]) -> dict[str, dict]:
     return found
 
 
-def _matches(addresses: set[str]) -> tuple[dict[str, list[ContactHit]], dict[str, list[BillingHit]]]:
-    """Contacts owning each address (the unique ``email_key``) and customers billed at it."""
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the batch needs of a matched customer, read with the match itself."""
+    name: str | None
+    has_profile: bool
+    archived: bool
+    last_contacted_at: object
+
+
+def _matches(addresses: set[str]) -> tuple[dict[str, list[ContactHit]], dict[str, list[BillingHit]],
+                                           dict[int, CustomerFacts]]:
+    """Contacts owning each address (the unique ``email_key``), customers billed at it, and the
+    facts of every customer named (its name, archived, last contacted): two queries per
+    ``CHUNK`` of addresses."""
     contacts: dict[str, list[ContactHit]] = {}
     billing: dict[str, list[BillingHit]] = {}
-    values = sorted(addresses)
+    facts: dict[int, CustomerFacts] = {}
+    Customer = host.customer_model()
     billing_key = func.lower(func.trim(CustomerProfile.billing_email))
-    for batch in _chunks(values):
-        for cid, customer_id, first, last, key in session.execute(
-                select(Contact.id, Contact.customer_id, Contact.first_name, Contact.last_name, Contact.email_key)
+    profile = (CustomerProfile.customer_id, CustomerProfile.archived_at, CustomerProfile.last_contacted_at, Customer.name)
+
+    def customer_of(column):
+        return and_(Customer.id == column, Customer.tenant_id == current_tenant_id())
+
+    def note(customer_id, profile_id, archived_at, last_contacted_at, name):
+        if customer_id is not None:
+            facts[customer_id] = CustomerFacts(name, profile_id is not None, archived_at is not None, last_contacted_at)
+
+    for batch in _chunks(sorted(addresses)):
+        for cid, customer_id, first, last, key, *about in session.execute(
+                select(Contact.id, Contact.customer_id, Contact.first_name, Contact.last_name, Contact.email_key,
+                       *profile)
+                .outerjoin(CustomerProfile, CustomerProfile.customer_id == Contact.customer_id)
+                .outerjoin(Customer, customer_of(Contact.customer_id))
                 .where(Contact.email_key.in_(batch))):
             contacts.setdefault(key, []).append(ContactHit(cid, customer_id, f"{first} {last}".strip(), key))
-        for customer_id, key in session.execute(
-                select(CustomerProfile.customer_id, billing_key).where(billing_key.in_(batch))
-                .order_by(CustomerProfile.customer_id)):
-            billing.setdefault(key, []).append(BillingHit(customer_id, key))
-    return contacts, billing
+            note(customer_id, *about)
+        for key, *about in session.execute(
+                select(billing_key, *profile).outerjoin(Customer, customer_of(CustomerProfile.customer_id))
+                .where(billing_key.in_(batch)).order_by(CustomerProfile.customer_id)):
+            billing.setdefault(key, []).append(BillingHit(about[0], key))
+            note(about[0], *about)
+    return contacts, billing, facts
 
 
-def _hold_archived(decisions: list[Decision]) -> dict:
+def _hold_archived(decisions: list[Decision], facts: dict[int, CustomerFacts]) -> dict:
     """Archived customers accept no new communications: a message matching one waits for review.
-    Returns the stored ``last_contacted_at`` of the other matched customers that have a profile
-    (read in the same query, so unchanged profiles are not written again)."""
-    ids = {d.customer_id for d in decisions if d.status == "linked"}
-    if not ids:
-        return {}
-    profiles = session.execute(select(CustomerProfile.customer_id, CustomerProfile.archived_at,
-                                      CustomerProfile.last_contacted_at)
-                               .where(CustomerProfile.customer_id.in_(ids))).all()
-    archived = {customer_id for customer_id, archived_at, _ in profiles if archived_at is not None}
+    Returns the stored ``last_contacted_at`` of the other linked customers that have a profile,
+    so unchanged profiles are not written again."""
     for d in decisions:
-        if d.status == "linked" and d.customer_id in archived:
+        if d.status == "linked" and facts[d.customer_id].archived:
             d.candidates = [{"customer_id": d.customer_id, "contact_id": d.contact_id, "name": None,
                              "basis": "contact_email" if d.contact_id else "billing_email",
                              "address": d.matched_address}]
             d.status, d.reason, d.customer_id, d.contact_id, d.matched_address = \
                 "review", "customer_archived", None, None, None
-    return {customer_id: last for customer_id, archived_at, last in profiles if archived_at is None}
+    return {d.customer_id: facts[d.customer_id].last_contacted_at for d in decisions
+            if d.status == "linked" and facts[d.customer_id].has_profile}
 
 
-def _name_candidates(decisions: list[Decision]) -> None:
-    """Candidates carry the customer's name (one query for the batch)."""
-    ids = {c["customer_id"] for d in decisions for c in d.candidates if c["customer_id"] is not None}
-    if not ids:
-        return
-    Customer = host.customer_model()
-    names = dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
-                                 .where(Customer.id.in_(ids))).all())
+def _name_candidates(decisions: list[Decision], facts: dict[int, CustomerFacts]) -> None:
+    """Candidates carry the customer's name."""
     for decision in decisions:
         for candidate in decision.candidates:
-            candidate["customer_name"] = names.get(candidate["customer_id"])
+            known = facts.get(candidate["customer_id"])
+            candidate["customer_name"] = known.name if known else None
             if candidate["name"] is None:
                 candidate["name"] = candidate["customer_name"]
 
