@@ -321,8 +321,9 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
 
 def _announce(rows: dict[int, dict], linked: list[int], reviews: list[int], review_ids: dict) -> dict[int, dict]:
     """The answers for the messages stored now, and a ``communication_captured`` signal for
-    each, both built from the rows as written (no query: the senders enter the session as
-    loaded records)."""
+    each, both built from the rows as written. The senders are detached records with every
+    column loaded: no query to build them, and none when a receiver reads them after the commit
+    (a record in the session would be expired by the commit and read again one by one)."""
     from .services.communications import shape
 
     entries = {e["id"]: e for e in shape([SimpleNamespace(text=rows[i]["summary"], **rows[i]) for i in linked],
@@ -337,7 +338,6 @@ def _announce(rows: dict[int, dict], linked: list[int], reviews: list[int], revi
         record = new_record()  # filled the way a query result is: no attribute events, nothing dirty
         record.__dict__.update(rows[i])
         make_transient_to_detached(record)
-        session.add(record)
         signals.send_after_commit(session, signals.communication_captured, record, status=results[i]["status"],
                                   review_id=results[i].get("review_id"))
     return results

@@ -37,7 +37,7 @@ class CaptureReview(TenantScoped, Base):
     """A captured message waiting for an operator: why it was not linked and who it might be."""
 
     __tablename__ = "crm_capture_reviews"
-    __table_args__ = (Index("ix_crm_capture_reviews_queue", "tenant_id", "resolved_at", "created_at"),)
+    __table_args__ = (Index("ix_crm_capture_reviews_queue", "tenant_id", "resolved_at", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     communication_id: Mapped[int] = mapped_column(
