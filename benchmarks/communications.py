@@ -2,7 +2,7 @@
 the tenant's communication log with 500,000 communications in the tenant, and capture ingestion —
 product beside raw SQL, in the same run.
 
-    python benchmarks/communications.py [--communications 500000] [--messages 5000] [--runs 7] [--url URL]
+    python benchmarks/communications.py [--communications 500000] [--messages 5000] [--runs 7] [--only reads|ingestion] [--url URL]
 
 Builds a scratch database through the real migrations (PostgreSQL: a ``kw_bench_*`` database on
 the server of ``--url``, dropped afterwards; default a SQLite file), fills one tenant (PostgreSQL:
@@ -316,6 +316,7 @@ def main() -> None:
     parser.add_argument("--communications", type=int, default=500_000)
     parser.add_argument("--messages", type=int, default=5_000, help="messages per ingestion run")
     parser.add_argument("--runs", type=int, default=7, help="alternating runs per read path / ingestion")
+    parser.add_argument("--only", choices=("reads", "ingestion"), help="measure one side only")
     parser.add_argument("--url", default=None, help="sqlite:///file or postgresql+psycopg://user@host/any")
     args = parser.parse_args()
     url, scratch, admin_engine = args.url or f"sqlite:///{tempfile.mkdtemp()}/bench.db", None, None
@@ -348,11 +349,14 @@ def main() -> None:
                   f"({facts['pending']:,} waiting for review; busy customer {facts['open_threads']:,} open threads) "
                   f"filled in {time.perf_counter() - started:.0f} s")
             tenant_id, admin_id = tenant.id, admin.id
-        reads(app, tenant_id, admin_id, facts, "fresh tables, never analysed", args.runs)
+        if args.only != "ingestion":
+            reads(app, tenant_id, admin_id, facts, "fresh tables, never analysed", args.runs)
         with app.app_context():
             analyze()
-        reads(app, tenant_id, admin_id, facts, "after VACUUM ANALYZE (PostgreSQL; SQLite: ANALYZE)", args.runs)
-        ingestion(app, tenant_id, facts, args.messages, args.runs)
+        if args.only != "ingestion":
+            reads(app, tenant_id, admin_id, facts, "after VACUUM ANALYZE (PostgreSQL; SQLite: ANALYZE)", args.runs)
+        if args.only != "reads":
+            ingestion(app, tenant_id, facts, args.messages, args.runs)
         with app.app_context():
             db.engine.dispose()
     finally:

@@ -210,8 +210,10 @@ def _insert(model):
 def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
     """INSERT ``rows`` (dicts with the same keys) with ``on_conflict(statement)`` applied,
     answering the ``returning`` columns. PostgreSQL gets one array per column through
-    ``unnest`` — a short statement whatever the batch, where a multi-row VALUES list of 20,000
-    parameters costs more to build and parse than to store; SQLite the multi-row VALUES."""
+    ``unnest`` — a short statement whatever the batch, where a multi-row VALUES list of 13,000
+    parameters costs more to build and parse than to store — and a column with one value for the
+    whole batch (the tenant, "captured", the many NULLs) is bound once; SQLite the multi-row
+    VALUES."""
     if not rows:
         return []
     keys = list(rows[0])
@@ -219,16 +221,21 @@ def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
         statement = on_conflict(_insert(table))
         result = session.connection().execute(statement.returning(*returning) if returning else statement, rows)
         return list(result) if returning else []
-    arrays = []
+    columns = {}
     for key in keys:
-        column_type = table.c[key].type
         values = [row[key] for row in rows]
+        column_type = table.c[key].type
         if isinstance(column_type, JSON):  # json[] does not bind from lists: text, cast back per row
-            values = [None if v is None else json.dumps(v) for v in values]
-            column_type = Text()
-        arrays.append(bindparam(f"c_{key}", values, type_=postgresql.ARRAY(column_type)))
-    source = func.unnest(*arrays).table_valued(*keys).render_derived(name="batch")
-    selected = [cast(source.c[key], JSON) if isinstance(table.c[key].type, JSON) else source.c[key] for key in keys]
+            values, column_type = [None if v is None else json.dumps(v) for v in values], Text()
+        columns[key] = (values, column_type, all(v == values[0] for v in values))
+    varying = [k for k, (_, _, same) in columns.items() if not same] or keys[:1]  # unnest sets the row count
+    source = func.unnest(*[bindparam(f"c_{k}", columns[k][0], type_=postgresql.ARRAY(columns[k][1]))
+                           for k in varying]).table_valued(*varying).render_derived(name="batch")
+    selected = []
+    for key in keys:
+        values, column_type, _ = columns[key]
+        value = source.c[key] if key in varying else bindparam(f"c_{key}", values[0], type_=column_type)
+        selected.append(cast(value, JSON) if isinstance(table.c[key].type, JSON) else value)
     statement = on_conflict(postgresql.insert(table).from_select(keys, select(*selected)))
     if returning:
         return list(session.connection().execute(statement.returning(*returning)))
@@ -238,8 +245,9 @@ def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
 
 def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[dict]:
     """The batch, set-based: one query for the stored message ids, two for the addresses (with
-    the matched customers' names and profiles: archived? last contacted?), then the writes — one upsert of the threads, one INSERT of the messages, one of the review
-    rows, one upsert of ``last_contacted_at`` where it moves — per ``CHUNK`` of messages. Results
+    the matched customers' names and profiles: archived? last contacted?), then the writes — one
+    upsert of the threads, one INSERT of the messages, one of the review rows, one upsert of
+    ``last_contacted_at`` where it moves — per ``CHUNK`` of messages. Results
     and signal senders are built from what was written, not read back."""
     first_of: dict[str, int] = {}  # message id -> index of its first occurrence in this batch
     for index, message in enumerate(messages):

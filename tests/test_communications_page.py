@@ -124,6 +124,9 @@ def test_pages_of_the_log_and_of_the_queue_page_separately(app, admin_client, te
     assert len(rows(first)) == 50 and len(rows(second)) == 5 and not set(rows(first)) & set(rows(second))
     queue_two = admin_client.get("/crm/communications?queue_page=2").get_data(as_text=True)
     assert len(re.findall(r'data-review-id="', queue_two)) == 1 and len(rows(queue_two)) == 50
+    # the same partial pages Risk & Health's queue by its own page argument
+    assert 'href="/crm/risk?page=2"' in admin_client.get("/crm/risk").get_data(as_text=True)
+    assert admin_client.get("/crm/risk?page=2").get_data(as_text=True).count('data-review-id="') == 1
 
 
 def test_another_tenants_communications_and_captures_never_show(admin_client, other_admin_client):
