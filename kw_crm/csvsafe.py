@@ -8,12 +8,15 @@ import csv
 import io
 from datetime import date, datetime
 
+from .timestamps import iso_timestamp
+
 _FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"))
 
 
 def safe_cell(value):
-    """``value`` ready for a CSV cell: ``None`` -> ``""``, numbers unchanged, dates in ISO 8601,
-    text that a spreadsheet would evaluate gets a leading ``'``. (Hot in exports: one call per
+    """``value`` ready for a CSV cell: ``None`` -> ``""``, numbers unchanged, dates in ISO 8601
+    (timestamps in UTC with ``Z``, as the JSON API writes them), text that a spreadsheet would
+    evaluate gets a leading ``'``. (Hot in exports: one call per
     cell, so the common types are checked first and cheaply.)"""
     kind = type(value)
     if kind is str:
@@ -22,7 +25,9 @@ def safe_cell(value):
         return ""
     if kind is int or kind is float or kind is bool:
         return value
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return iso_timestamp(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool | int | float):
         return value

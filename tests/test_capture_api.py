@@ -30,7 +30,7 @@ def test_capture_links_with_provenance_and_shows_on_customer_and_contact(admin_c
         "thread_id": "<thread-1@mail.test>", "linkage_basis": "email_match", "matched_address": email,
         "sender": email, "recipients": ["me@us.test"], "body_truncated": False, "reviewed_by": None,
         "reviewed_by_name": None, "reviewed_at": None}
-    assert entry["occurred_at"] == "2026-11-20T10:00:00"
+    assert entry["occurred_at"] == "2026-11-20T10:00:00Z"  # UTC, said so
 
     log = admin_client.get(f"/api/crm/customers/{cid}/communications").get_json()
     assert [e["id"] for e in log] == [entry["id"]] and log[0]["summary"] == "Hi there"

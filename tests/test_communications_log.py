@@ -15,7 +15,7 @@ def test_manual_entry_with_all_fields_and_provenance(admin_client, admin):
     entry = response.get_json()
     assert (entry["contact_id"], entry["deal_id"], entry["activity_id"]) == (pid, deal, activity["id"])
     assert (entry["channel"], entry["direction"], entry["source"]) == ("phone", "inbound", "manual")
-    assert entry["occurred_at"] == "2026-11-01T07:30:00"
+    assert entry["occurred_at"] == "2026-11-01T07:30:00Z"
     assert entry["provenance"]["linkage_basis"] == "manual" and entry["provenance"]["capture_source"] is None
     assert entry["logged_by_id"] == admin.id
     timeline = admin_client.get(f"/api/crm/contacts/{pid}/timeline").get_json()

@@ -22,7 +22,7 @@ def test_grouped_by_thread_with_counts_and_last_message(admin_client):
     assert [(r["thread_id"], r["message_count"]) for r in rows] == [("<b@x>", 1), (lone["message_id"], 1), ("<a@x>", 3)]
     by_thread = {r["thread_id"]: r for r in rows}
     assert by_thread["<a@x>"]["message_count"] == 3
-    assert by_thread["<a@x>"]["last_message_at"] == "2026-11-03T09:00:00"
+    assert by_thread["<a@x>"]["last_message_at"] == "2026-11-03T09:00:00Z"
     assert by_thread["<a@x>"]["subject"] == "Re: <a@x>" and by_thread["<a@x>"]["channel"] == "email"
 
 

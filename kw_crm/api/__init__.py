@@ -12,7 +12,8 @@ from ..db import MAX_ID, session
 from ..errors import CrmError, Invalid, as_busy
 from ..guard import protect
 from ..inputs import parse_int, request_json
-from ..schemas.common import MAX_LIMIT
+from ..schemas.common import MAX_LIMIT, ApiMapOut
+from ..timestamps import iso
 from .openapi import doc
 from .openapi import register as register_openapi
 
@@ -106,9 +107,9 @@ def query_args(schema: Schema) -> dict:
 
 
 def jsonable(value):
-    """Dates in nested service dicts as ISO 8601 strings."""
+    """Dates in nested service dicts as ISO 8601 strings (timestamps in UTC with ``Z``)."""
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return iso(value)
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -123,7 +124,7 @@ def list_response(items: list, total: int):
 
 
 @api_bp.get("/")
-@doc("A map of the API", response={"type": "object"}, tag="Meta")
+@doc("A map of the API", response=ApiMapOut, tag="Meta")
 def index():
     """A map of the API, so a client (or a human) can find its way."""
     return jsonify(name="kw_crm", version=1, endpoints=sorted(

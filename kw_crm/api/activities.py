@@ -9,9 +9,11 @@ from ..errors import Invalid
 from ..guard import current_actor, require_delete_permission
 from ..schemas.activities import (
     ActivityCreateInput,
+    ActivityFilterArgs,
     ActivityOutput,
     ActivityRowOutput,
     ActivityUpdateInput,
+    QueueArgs,
     QueueRowOutput,
 )
 from ..services import activities as service
@@ -77,7 +79,7 @@ def queue_owner() -> int:
 
 
 @api_bp.get("/activities")
-@doc("List activities", response={"type": "object"}, paged=True, tag="Activities")
+@doc("List activities", query=ActivityFilterArgs, response=ActivityRowOutput, paged=True, tag="Activities")
 def list_activities():
     filters = _filters()
     limit, offset = page_params()
@@ -86,14 +88,14 @@ def list_activities():
 
 
 @api_bp.post("/activities")
-@doc("Create an activity", response={"type": "object"}, status=201, errors=(400, 422), tag="Activities")
+@doc("Create an activity", body=ActivityCreateInput, response=ActivityOutput, status=201, errors=(400, 422), tag="Activities")
 def create_activity():
     activity = service.create_activity(**load(ActivityCreateInput()), actor_id=current_actor().id)
     return jsonify(activity_out.dump(activity)), 201
 
 
 @api_bp.get("/activities/queue")
-@doc("The ranked next-action queue", response={"type": "object"}, paged=True, tag="Activities")
+@doc("The ranked next-action queue", query=QueueArgs, response=QueueRowOutput, paged=True, tag="Activities")
 def activity_queue():
     owner_id = queue_owner()
     limit, offset = page_params()
@@ -102,7 +104,7 @@ def activity_queue():
 
 
 @api_bp.get("/activities/overdue")
-@doc("Overdue activities", response={"type": "object"}, paged=True, tag="Activities")
+@doc("Overdue activities", query=QueueArgs, response=QueueRowOutput, paged=True, tag="Activities")
 def activity_overdue():
     owner_id = queue_owner()
     limit, offset = page_params()
@@ -111,13 +113,13 @@ def activity_overdue():
 
 
 @api_bp.get("/activities/<int:activity_id>")
-@doc("Get an activity", response={"type": "object"}, tag="Activities")
+@doc("Get an activity", response=ActivityOutput, tag="Activities")
 def get_activity(activity_id: int):
     return jsonify(activity_out.dump(service.get_activity(activity_id)))
 
 
 @api_bp.patch("/activities/<int:activity_id>")
-@doc("Change an activity", response={"type": "object"}, tag="Activities")
+@doc("Change an activity", body=ActivityUpdateInput(partial=True), response=ActivityOutput, tag="Activities")
 def update_activity(activity_id: int):
     activity = service.get_activity(activity_id)
     changes = load(ActivityUpdateInput(), partial=True)
@@ -134,14 +136,14 @@ def delete_activity(activity_id: int):
 
 
 @api_bp.post("/activities/<int:activity_id>/complete")
-@doc("Complete an activity", response={"type": "object"}, tag="Activities")
+@doc("Complete an activity", response=ActivityOutput, tag="Activities")
 def complete_activity(activity_id: int):
     activity = service.get_activity(activity_id)
     return jsonify(activity_out.dump(service.complete_activity(activity, actor_id=current_actor().id)))
 
 
 @api_bp.post("/activities/<int:activity_id>/reopen")
-@doc("Reopen an activity", response={"type": "object"}, tag="Activities")
+@doc("Reopen an activity", response=ActivityOutput, tag="Activities")
 def reopen_activity(activity_id: int):
     activity = service.get_activity(activity_id)
     return jsonify(activity_out.dump(service.reopen_activity(activity, actor_id=current_actor().id)))

@@ -12,6 +12,7 @@ from ..schemas.contacts import (
     BulkResult,
     ContactFilterArgs,
     ContactInput,
+    ContactListArgs,
     ContactOutput,
     NoteInput,
     NoteOutput,
@@ -37,7 +38,8 @@ def _filters() -> service.ContactFilters:
 
 
 @api_bp.get("/contacts")
-@doc("List contacts", query=ContactFilterArgs, response=ContactOutput, paged=True)
+@doc("List contacts", query=ContactListArgs, response=ContactOutput, paged=True, headers={
+    "X-Next-Cursor": "On a full page: pass it as `after` to read the next page by keyset."})
 def list_contacts():
     """Offset paging as every list, plus keyset paging for deep pages: a full page carries
     ``X-Next-Cursor``; pass it back as ``after`` (instead of ``offset``) for the next page."""
@@ -115,7 +117,7 @@ def add_note(contact_id: int):
 
 
 @api_bp.post("/contacts/<int:contact_id>/activities")
-@doc("Log an activity", body=ContactActivityInput, response={"type": "object"}, status=201)
+@doc("Log an activity", body=ContactActivityInput, response=ActivityOutput, status=201)
 def log_activity(contact_id: int):
     contact = service.get_contact(contact_id)
     data = load(ContactActivityInput())

@@ -87,9 +87,8 @@ def customer_delete(customer_id):
 @doc("Everything the account page shows", response=WorkspaceOut)
 def customer_workspace(customer_id):
     data = customers.workspace(customer_id)
-    data["customer"] = customer_out.dump(data["customer"])
     data.pop("user_names")  # page-only helper; the API gives ids
-    return jsonify(jsonable(data))
+    return jsonify(jsonable(WorkspaceOut().dump(data)))
 
 
 @api_bp.get("/users")
@@ -102,4 +101,4 @@ def users_lookup():
 @api_bp.get("/dashboard")
 @doc("The dashboard figures", response=DashboardOut, tag="Dashboard")
 def dashboard_summary():
-    return jsonify(jsonable(dashboard.summary()))
+    return jsonify(DashboardOut().dump(dashboard.summary()))

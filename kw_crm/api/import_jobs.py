@@ -5,6 +5,7 @@ from flask import jsonify, request, send_file
 from ..errors import Invalid
 from ..guard import current_actor
 from ..inputs import body_limit
+from ..models import IMPORT_KINDS
 from ..schemas.imports import ImportJobOut
 from ..services import import_jobs
 from . import api_bp, doc, list_response, page_params
@@ -12,6 +13,8 @@ from . import api_bp, doc, list_response, page_params
 
 @api_bp.post("/import/jobs")
 @doc("Start an import job", files={"file": "The CSV file."}, response=ImportJobOut, status=202, tag="Import",
+     form={"kind": {"type": "string", "enum": list(IMPORT_KINDS), "default": "contacts",
+                    "description": "What the file holds."}},
      headers={"Location": "The job's URL."})
 @body_limit("CRM_MAX_IMPORT_BYTES")
 def import_job_start():

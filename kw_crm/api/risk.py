@@ -2,7 +2,7 @@
 from flask import jsonify
 
 from ..guard import current_actor, require_delete_permission
-from ..schemas.communications import MergeInput
+from ..schemas.communications import ContactDuplicatesOut, CustomerDuplicatesOut, MergeInput
 from ..schemas.contacts import ContactOutput
 from ..services import contact_merge, duplicates
 from ..services import contacts as contact_service
@@ -11,16 +11,18 @@ from .contacts import dump_contact
 
 
 @api_bp.get("/customers/duplicates")
-@doc("Likely duplicate customers", response={"type": "array", "items": {"type": "object"}}, tag="Risk & Health")
+@doc("Likely duplicate customers", response={"type": "array", "items": CustomerDuplicatesOut},
+     tag="Risk & Health")
 def customer_duplicates():
     """Groups of likely duplicate customers with the reason (for review: their record is the host's)."""
-    return jsonify(duplicates.customer_groups())
+    return jsonify(CustomerDuplicatesOut(many=True).dump(duplicates.customer_groups()))
 
 
 @api_bp.get("/contacts/duplicates")
-@doc("Likely duplicate contacts", response={"type": "array", "items": {"type": "object"}}, tag="Risk & Health")
+@doc("Likely duplicate contacts", response={"type": "array", "items": ContactDuplicatesOut},
+     tag="Risk & Health")
 def contact_duplicates():
-    return jsonify(duplicates.contact_groups())
+    return jsonify(ContactDuplicatesOut(many=True).dump(duplicates.contact_groups()))
 
 
 @api_bp.post("/contacts/<int:contact_id>/merge")

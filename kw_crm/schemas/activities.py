@@ -6,7 +6,8 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..models import ACTIVITY_TYPES
 from ..services.activities import NOTE_MAX, TITLE_MAX
-from .base import Id, StrictSchema, Text
+from .base import Id, StrictSchema, Text, Timestamp
+from .common import QueryArgs
 
 
 class _TitleOrSubject(StrictSchema):
@@ -70,8 +71,8 @@ class ActivityOutput(Schema):
     contact_id = fields.Integer(allow_none=True)
     customer_id = fields.Integer(allow_none=True)
     deal_id = fields.Integer(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    completed_at = Timestamp(allow_none=True)
+    created_at = Timestamp()
 
 
 class ActivityRowOutput(ActivityOutput):
@@ -96,10 +97,34 @@ class _Sequence(Schema):
     blockers = fields.List(fields.String())
 
 
+class _Context(Schema):
+    customer_name = fields.String(allow_none=True)
+    contact_name = fields.String(allow_none=True)
+    deal_title = fields.String(allow_none=True)
+    stage_label = fields.String(allow_none=True)
+    owner_name = fields.String(allow_none=True)
+
+
 class QueueRowOutput(Schema):
     activity = fields.Nested(ActivityOutput)
     priority = fields.Nested(_Priority)
     signals = fields.List(fields.Nested(_Signal))
     next_best_action = fields.String()
     sequence = fields.Nested(_Sequence)
-    context = fields.Dict()
+    context = fields.Nested(_Context, metadata={"description": "Names of the linked records, for display."})
+
+
+class ActivityFilterArgs(QueryArgs):
+    """``GET /activities`` filters (read by the view, which shares its checks with the page)."""
+
+    owner_id = Id()
+    customer_id = Id()
+    contact_id = Id()
+    deal_id = Id()
+    status = fields.String(validate=validate.OneOf(("open", "done", "all")), metadata={"description": "Default open."})
+    due_before = fields.Date(metadata={"description": "Due on or before this day."})
+    due_after = fields.Date(metadata={"description": "Due on or after this day."})
+
+
+class QueueArgs(QueryArgs):
+    owner_id = Id(metadata={"description": "Another user's queue (default: yours)."})

@@ -2,10 +2,13 @@
 :class:`StrictSchema`, so a field the schema does not know is a 422 on every endpoint (marshmallow
 ``unknown = RAISE``), never silently dropped. ``tests/test_unknown_fields.py`` checks that every
 input schema of the package derives from it."""
+from datetime import datetime
+
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from ..db import MAX_ID
 from ..inputs import text_problem
+from ..timestamps import iso_timestamp
 
 
 def _no_control_chars(value: str) -> None:
@@ -42,6 +45,22 @@ class StrictSchema(Schema):
             if data.get(name) == "":
                 data[name] = None
         return data
+
+
+class Timestamp(fields.DateTime):
+    """A moment in an answer, written as every answer writes one: UTC with ``Z``
+    (:mod:`kw_crm.timestamps`). Takes datetimes (naive = UTC) and, for values stored as text in
+    JSON columns (a contract snapshot), ISO strings."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        return iso_timestamp(value)
 
 
 class PassThrough(fields.Raw):

@@ -1,5 +1,5 @@
 """Shapes every API route shares: paging arguments and the error body."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from ..db import MAX_ID
 
@@ -30,3 +30,22 @@ class ErrorDetail(Schema):
 
 class Error(Schema):
     error = fields.Nested(ErrorDetail, required=True)
+
+
+class ApiMapOut(Schema):
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+    endpoints = fields.List(fields.String(), required=True, metadata={"description": "Every route under /api/crm."})
+
+
+class OpenApiDocumentOut(Schema):
+    """The outline of the document itself (its parts follow the OpenAPI 3.1 specification)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    openapi = fields.String(required=True)
+    info = fields.Dict(required=True, metadata={"description": "title, version, description (OpenAPI Info)."})
+    paths = fields.Dict(required=True, metadata={"description": "OpenAPI Paths: one entry per route."})
+    components = fields.Dict(required=True, metadata={"description": "OpenAPI Components: schemas, responses..."})
+    security = fields.List(fields.Dict(), metadata={"description": "OpenAPI Security Requirements."})

@@ -1,13 +1,15 @@
-"""Input schemas of the communication log, mail capture, the review queue and contact merge.
+"""Input and output schemas of the communication log, mail capture, the review queue, conversations,
+duplicates and contact merge.
 
 Types, lengths and enumerations only; whether a linked record exists in the tenant and belongs to
 the customer is the service's question."""
 import re
 from datetime import UTC
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .base import Id, StrictSchema, Text
+from .base import Id, StrictSchema, Text, Timestamp
+from .common import QueryArgs
 
 CHANNELS = ("email", "phone", "meeting", "chat", "other")
 CHANNEL_ALIASES = {"call": "phone", "letter": "other"}  # the first wave's names, still accepted
@@ -112,5 +114,136 @@ class ConversationStatusInput(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(("open", "closed", "archived")))
 
 
+class ConversationFilterArgs(QueryArgs):
+    status = fields.String(validate=validate.OneOf(("open", "closed", "archived", "all")), metadata={
+        "description": "Threads of this status; absent or all: every thread."})
+
+
 class MergeInput(StrictSchema):
     into_id = Id(required=True)
+
+
+# ---------------------------------------------------------------------------- answers
+
+class ProvenanceOut(Schema):
+    """Where a communication came from and why it is linked where it is."""
+
+    capture_source = fields.String(allow_none=True, required=True)
+    capture_mode = fields.String(allow_none=True, required=True)
+    message_id = fields.String(allow_none=True, required=True)
+    thread_id = fields.String(allow_none=True, required=True)
+    linkage_basis = fields.String(allow_none=True, required=True, metadata={
+        "description": "manual, email_match, operator_review (pending_review while queued)."})
+    matched_address = fields.String(allow_none=True, required=True)
+    sender = fields.String(allow_none=True, required=True)
+    recipients = fields.List(fields.String(), required=True)
+    body_truncated = fields.Boolean(required=True)
+    reviewed_by = fields.Integer(allow_none=True, required=True)
+    reviewed_by_name = fields.String(allow_none=True, required=True)
+    reviewed_at = Timestamp(allow_none=True, required=True)
+
+
+class CommunicationOut(Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(allow_none=True, required=True)
+    contact_id = fields.Integer(allow_none=True, required=True)
+    deal_id = fields.Integer(allow_none=True, required=True)
+    activity_id = fields.Integer(allow_none=True, required=True)
+    conversation_id = fields.Integer(allow_none=True, required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    subject = fields.String(required=True)
+    preview = fields.String(required=True, metadata={"description": "The start of the text."})
+    summary = fields.String(allow_none=True, metadata={"description": "The whole text (not in previews)."})
+    source = fields.String(required=True, validate=validate.OneOf(("manual", "captured")))
+    logged_by_id = fields.Integer(allow_none=True, required=True)
+    logged_by_name = fields.String(allow_none=True, required=True)
+    occurred_at = Timestamp(required=True)
+    created_at = Timestamp(allow_none=True, required=True)
+    provenance = fields.Nested(ProvenanceOut, required=True)
+
+
+class CaptureResultOut(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("linked", "review")))
+    communication = fields.Nested(CommunicationOut, metadata={"description": "When linked."})
+    review_id = fields.Integer(allow_none=True, metadata={"description": "When queued for review."})
+
+
+class CandidateOut(Schema):
+    customer_id = fields.Integer(allow_none=True, required=True)
+    contact_id = fields.Integer(allow_none=True, required=True)
+    name = fields.String(allow_none=True, required=True)
+    basis = fields.String(required=True, metadata={"description": "contact_email or billing_email."})
+    address = fields.String(allow_none=True)
+    customer_name = fields.String(allow_none=True)
+
+
+class ReviewItemOut(Schema):
+    id = fields.Integer(required=True)
+    communication_id = fields.Integer(required=True)
+    reason = fields.String(required=True, metadata={
+        "description": "no_match, ambiguous, contact_without_customer or customer_archived."})
+    reason_text = fields.String(required=True)
+    candidates = fields.List(fields.Nested(CandidateOut), required=True)
+    candidate_count = fields.Integer(required=True)
+    created_at = Timestamp(allow_none=True, required=True)
+    subject = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    sender = fields.String(allow_none=True, required=True)
+    recipients = fields.List(fields.String(), required=True)
+    occurred_at = Timestamp(required=True)
+    preview = fields.String(required=True)
+    message_id = fields.String(allow_none=True, required=True)
+    thread_id = fields.String(allow_none=True, required=True)
+    capture_source = fields.String(allow_none=True, required=True)
+    capture_mode = fields.String(allow_none=True, required=True)
+
+
+class DismissedOut(Schema):
+    id = fields.Integer(required=True)
+    resolution = fields.String(required=True, validate=validate.OneOf(("dismissed",)))
+    resolved_at = Timestamp(required=True)
+    resolved_by = fields.Integer(allow_none=True, required=True)
+    resolved_by_name = fields.String(allow_none=True, required=True)
+
+
+class ConversationOut(Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(allow_none=True, required=True)
+    thread_id = fields.String(required=True)
+    subject = fields.String(allow_none=True, required=True)
+    message_count = fields.Integer(required=True)
+    last_message_at = Timestamp(allow_none=True, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("open", "closed", "archived")))
+    channel = fields.String(allow_none=True, required=True)
+
+
+class _CustomerMember(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    billing_email = fields.String(allow_none=True, required=True)
+    lifecycle_stage = fields.String(allow_none=True, required=True)
+
+
+class CustomerDuplicatesOut(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(("similar_name", "billing_domain")))
+    key = fields.String(required=True)
+    explanation = fields.String(required=True)
+    customers = fields.List(fields.Nested(_CustomerMember), required=True)
+
+
+class _ContactMember(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(allow_none=True, required=True)
+    company = fields.String(allow_none=True, required=True)
+    customer_id = fields.Integer(allow_none=True, required=True)
+    job_title = fields.String(allow_none=True, required=True)
+
+
+class ContactDuplicatesOut(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(("same_email", "same_name_company")))
+    key = fields.String(required=True)
+    explanation = fields.String(required=True)
+    contacts = fields.List(fields.Nested(_ContactMember), required=True)

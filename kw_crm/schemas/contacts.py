@@ -4,8 +4,9 @@ from marshmallow import Schema, fields, validate
 from ..db import MAX_ID
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..services.activities import NOTE_MAX
-from .base import Id, StrictSchema, Text
+from .base import Id, StrictSchema, Text, Timestamp
 from .common import QueryArgs
+from .communications import ProvenanceOut
 
 
 class ContactInput(StrictSchema):
@@ -41,8 +42,8 @@ class ContactOutput(Schema):
     is_decision_maker = fields.Boolean(required=True)
     vendor_user_id = fields.Integer(allow_none=True)
     deal_count = fields.Integer(metadata={"description": "Non-archived deals of the contact."})
-    created_at = fields.DateTime(allow_none=True)
-    updated_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)
+    updated_at = Timestamp(allow_none=True)
 
 
 class ContactFilterArgs(QueryArgs):
@@ -51,6 +52,11 @@ class ContactFilterArgs(QueryArgs):
     q = Text(200, allow_none=False, metadata={"description": "Matches name, email or company."})
     owner_id = fields.Integer(validate=validate.Range(1, MAX_ID))
     customer_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+
+
+class ContactListArgs(ContactFilterArgs):
+    after = fields.String(validate=validate.Length(max=1020), metadata={
+        "description": "Keyset paging: the X-Next-Cursor of the previous page (instead of offset)."})
 
 
 class BulkInput(StrictSchema):
@@ -74,13 +80,13 @@ class NoteOutput(Schema):
     contact_id = fields.Integer(allow_none=True)
     body = fields.String(required=True)
     author_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)
 
 
 class TimelineEntry(Schema):
     kind = fields.String()
     id = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
     body = fields.String()
     author_id = fields.Integer()
     type = fields.String()
@@ -88,7 +94,7 @@ class TimelineEntry(Schema):
     subject = fields.String()
     description = fields.String()
     due_date = fields.Date()
-    completed_at = fields.DateTime()
+    completed_at = Timestamp()
     owner_id = fields.Integer()
     # communications (kind "communication"; created_at is when it happened)
     channel = fields.String(allow_none=True)
@@ -100,10 +106,8 @@ class TimelineEntry(Schema):
     activity_id = fields.Integer(allow_none=True)
     conversation_id = fields.Integer(allow_none=True)
     logged_by_id = fields.Integer(allow_none=True)
-    occurred_at = fields.DateTime(allow_none=True)
-    provenance = fields.Function(lambda e: {k: v.isoformat() if hasattr(v, "isoformat") else v
-                                            for k, v in e["provenance"].items()} if "provenance" in e else None,
-                                 allow_none=True)
+    occurred_at = Timestamp(allow_none=True)
+    provenance = fields.Nested(ProvenanceOut)
 
 
 class AttachmentOutput(Schema):
@@ -113,4 +117,4 @@ class AttachmentOutput(Schema):
     content_type = fields.String(allow_none=True)
     size_bytes = fields.Integer(required=True)
     uploaded_by_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)

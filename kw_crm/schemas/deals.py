@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..db import MAX_ID
 from ..services.currencies import normalise
-from .base import StrictSchema
+from .base import StrictSchema, Timestamp
 from .common import QueryArgs
 
 MAX_VALUE_CENTS = 10**15
@@ -88,32 +88,52 @@ class DealFilterArgs(QueryArgs):
     include_archived = fields.Boolean(metadata={"description": "Include archived deals (default false)."})
 
 
+class ContractSnapshotOut(Schema):
+    """The sold plan, frozen at conversion (stored with the deal; later catalogue changes never
+    rewrite it)."""
+
+    product_id = fields.Integer(required=True)
+    product_name = fields.String(required=True)
+    plan_id = fields.Integer(required=True)
+    plan_name = fields.String(required=True)
+    interval = fields.String(allow_none=True, required=True)
+    trial = fields.Boolean(required=True)
+    trial_days = fields.Integer(allow_none=True, required=True)
+    price_cents = fields.Integer(allow_none=True, required=True)
+    currency = fields.String(required=True)
+    subscription_id = fields.Integer(required=True)
+    subscription_status = fields.String(allow_none=True, required=True)
+    trial_ends_at = Timestamp(allow_none=True, required=True)
+    converted_at = Timestamp(required=True)
+
+
 class DealOut(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     value_cents = fields.Integer(required=True)
     currency = fields.String(required=True)
-    stage = fields.String(required=True)
-    stage_label = fields.String(required=True)
-    outcome = fields.String(allow_none=True, required=True, metadata={"description": "null (open), won or lost."})
+    stage = fields.String(required=True, attribute="stage.key")
+    stage_label = fields.String(required=True, attribute="stage.label")
+    outcome = fields.String(allow_none=True, required=True, attribute="stage.outcome",
+                            metadata={"description": "null (open), won or lost."})
     expected_close_date = fields.Date(allow_none=True, required=True)
     owner_id = fields.Integer(allow_none=True, required=True)
     contact_id = fields.Integer(allow_none=True, required=True)
     customer_id = fields.Integer(allow_none=True, required=True)
     notes = fields.String(allow_none=True, required=True)
     closed_reason = fields.String(allow_none=True, required=True)
-    closed_at = fields.DateTime(allow_none=True, required=True)
-    archived_at = fields.DateTime(allow_none=True, required=True)
+    closed_at = Timestamp(allow_none=True, required=True)
+    archived_at = Timestamp(allow_none=True, required=True)
     archive_reason = fields.String(allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "Send it back on PATCH (or If-Match)."})
     product_id = fields.Integer(allow_none=True)
     plan_id = fields.Integer(allow_none=True)
-    converted_at = fields.DateTime(allow_none=True)
-    subscription_id = fields.Raw(allow_none=True)
-    contract_snapshot = fields.Dict(allow_none=True)
-    created_at = fields.DateTime(allow_none=True, required=True)
-    updated_at = fields.DateTime(allow_none=True, required=True)
-    stage_changed_at = fields.DateTime(allow_none=True, metadata={
+    converted_at = Timestamp(allow_none=True)
+    subscription_id = fields.Integer(allow_none=True, metadata={"description": "The host's, once converted."})
+    contract_snapshot = fields.Nested(ContractSnapshotOut, allow_none=True)
+    created_at = Timestamp(allow_none=True, required=True)
+    updated_at = Timestamp(allow_none=True, required=True)
+    stage_changed_at = Timestamp(allow_none=True, metadata={
         "description": "When the deal entered its current stage (stale-deal rules)."})
 
 
@@ -163,3 +183,28 @@ class StageIn(Schema):
         "description": "Automation: a follow-up activity for the owner, due this many days after entering."})
     finance_handoff = fields.Boolean(metadata={"description": "Automation: a finance hand-off activity on entering."})
     notify_owner = fields.Boolean(metadata={"description": "Automation: mail the deal owner on entering."})
+
+
+class AutomationStepOut(Schema):
+    name = fields.String(required=True, metadata={"description": "follow_up, finance_handoff or notify_mail."})
+    label = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "pending, done or failed."})
+    detail = fields.String(allow_none=True, required=True)
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True, required=True)
+    activity_id = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "The activity the step created, if any."})
+
+
+class AutomationRunOut(Schema):
+    id = fields.Integer(required=True)
+    deal_id = fields.Integer(required=True)
+    from_stage = fields.String(allow_none=True, required=True)
+    to_stage = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("pending", "running", "done", "failed")))
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+    finished_at = Timestamp(allow_none=True, required=True)
+    next_attempt_at = Timestamp(allow_none=True, required=True)
+    steps = fields.List(fields.Nested(AutomationStepOut), required=True)

@@ -1,7 +1,9 @@
 """JSON shapes of the synchronous CSV import (preview and result)."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from ..models import IMPORT_KINDS, IMPORT_STATUSES
 from ..services.importer import FIELDS
+from .base import Timestamp
 
 
 class _Column(Schema):
@@ -42,8 +44,8 @@ class ImportJobOut(Schema):
     """An import job (issue 17) as the API answers it."""
 
     id = fields.Integer(required=True)
-    kind = fields.String(required=True, metadata={"description": "contacts or customers"})
-    status = fields.String(required=True, metadata={"description": "queued, running, done, failed or cancelled"})
+    kind = fields.String(required=True, validate=validate.OneOf(IMPORT_KINDS))
+    status = fields.String(required=True, validate=validate.OneOf(IMPORT_STATUSES))
     filename = fields.String(allow_none=True)
     size_bytes = fields.Integer(allow_none=True)
     total_rows = fields.Integer(allow_none=True)
@@ -57,6 +59,6 @@ class ImportJobOut(Schema):
     cancel_requested = fields.Boolean(required=True)
     rows_per_second = fields.Integer(allow_none=True)
     created_by = fields.Integer(allow_none=True)
-    created_at = fields.DateTime(allow_none=True)
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)
+    started_at = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)

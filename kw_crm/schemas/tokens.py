@@ -3,7 +3,7 @@ from datetime import UTC
 
 from marshmallow import Schema, fields, post_load, validate
 
-from .contacts import StrictSchema, Text
+from .base import StrictSchema, Text, Timestamp
 
 
 class TokenInput(StrictSchema):
@@ -25,10 +25,10 @@ class TokenOutput(Schema):
     prefix = fields.String(required=True, metadata={"description": "The secret's first characters."})
     user_id = fields.Integer(required=True, metadata={"description": "The admin the token acts as."})
     state = fields.String(required=True, validate=validate.OneOf(("active", "expired", "revoked")))
-    created_at = fields.DateTime(required=True)
-    expires_at = fields.DateTime(allow_none=True)
-    last_used_at = fields.DateTime(allow_none=True)
-    revoked_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(allow_none=True)
+    last_used_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
 
 
 class TokenCreated(TokenOutput):

@@ -2,7 +2,7 @@
 service (the settings page shares it); these schemas check types and unknown fields first."""
 from marshmallow import Schema, fields, validate
 
-from .contacts import StrictSchema, Text
+from .base import StrictSchema, Text, Timestamp
 
 EVENTS_DESCRIPTION = "Event names (see GET /webhooks/events), or \"*\" for every event."
 
@@ -28,9 +28,9 @@ class WebhookOut(Schema):
     description = fields.String(allow_none=True)
     active = fields.Boolean(required=True)
     consecutive_failures = fields.Integer(required=True)
-    disabled_at = fields.DateTime(allow_none=True)
+    disabled_at = Timestamp(allow_none=True)
     disabled_reason = fields.String(allow_none=True, metadata={"description": "Why it was disabled."})
-    created_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)
 
 
 class WebhookCreated(WebhookOut):
@@ -45,6 +45,6 @@ class DeliveryOut(Schema):
     attempts = fields.Integer(required=True)
     response_status = fields.Integer(allow_none=True)
     last_error = fields.String(allow_none=True)
-    created_at = fields.DateTime(allow_none=True)
-    last_attempt_at = fields.DateTime(allow_none=True)
-    delivered_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp(allow_none=True)
+    last_attempt_at = Timestamp(allow_none=True)
+    delivered_at = Timestamp(allow_none=True)

@@ -204,12 +204,10 @@ def runs_for_deal(deal_id: int, *, limit: int = 20, offset: int = 0,
 
 
 def serialise(run: AutomationRun, steps: list[AutomationStep]) -> dict:
-    iso = lambda value: value.isoformat() if value else None  # noqa: E731
     return {
         "id": run.id, "deal_id": run.deal_id, "from_stage": run.from_stage, "to_stage": run.to_stage,
         "status": run.status, "attempts": run.attempts, "last_error": run.last_error,
-        "created_at": iso(run.created_at), "finished_at": iso(run.finished_at),
-        "next_attempt_at": iso(run.next_attempt_at),
+        "created_at": run.created_at, "finished_at": run.finished_at, "next_attempt_at": run.next_attempt_at,
         "steps": [{"name": s.name, "label": STEP_LABELS.get(s.name, s.name), "status": s.status,
                    "detail": s.detail, "attempts": s.attempts, "last_error": s.last_error,
                    "activity_id": s.result_id} for s in steps],

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import host, signals
 from ..db import commit, session, utcnow
 from ..errors import Conflict, CrmError, Invalid
+from ..timestamps import iso_timestamp
 from . import audit, products
 from . import stages as stage_service
 from .deals import _enter_stage, _races_are_conflicts, get, is_closed
@@ -51,7 +52,7 @@ def snapshot(product: dict, plan: dict, subscription: dict, currency: str) -> di
         "trial": bool(plan.get("trial")), "trial_days": plan.get("trial_days"),
         "price_cents": subscription.get("price_cents", price), "currency": subscription.get("currency", currency),
         "subscription_id": subscription["id"], "subscription_status": subscription.get("status"),
-        "trial_ends_at": subscription.get("trial_ends_at"), "converted_at": utcnow().isoformat(),
+        "trial_ends_at": subscription.get("trial_ends_at"), "converted_at": iso_timestamp(utcnow()),
     }
 
 

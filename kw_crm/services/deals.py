@@ -18,9 +18,12 @@ from .. import host, signals
 from ..db import commit, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Contact, Deal, Stage
+from ..schemas.deals import DealOut
 from . import audit, automation, lifecycle, outbox, pipeline_view, products
 from . import stages as stage_service
 from .currencies import format_money
+
+_deal_out = DealOut()
 
 log = logging.getLogger("kw_crm.deals")
 EDITABLE = ("title", "value_cents", "currency", "stage", "expected_close_date", "owner_id", "contact_id",
@@ -73,23 +76,9 @@ def currencies_in_use() -> list[str]:
 
 
 def serialise(deal: Deal) -> dict:
-    return {
-        "id": deal.id, "title": deal.title, "value_cents": deal.value_cents, "currency": deal.currency,
-        "stage": deal.stage.key, "stage_label": deal.stage.label, "outcome": deal.stage.outcome,
-        "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else None,
-        "owner_id": deal.owner_id, "contact_id": deal.contact_id, "customer_id": deal.customer_id,
-        "notes": deal.notes, "closed_reason": deal.closed_reason,
-        "closed_at": _iso(deal.closed_at), "archived_at": _iso(deal.archived_at),
-        "archive_reason": deal.archive_reason, "version": deal.version,
-        "product_id": deal.product_id, "plan_id": deal.plan_id, "converted_at": _iso(deal.converted_at),
-        "subscription_id": deal.subscription_id, "contract_snapshot": deal.contract_snapshot,
-        "created_at": _iso(deal.created_at), "updated_at": _iso(deal.updated_at),
-        "stage_changed_at": _iso(deal.stage_changed_at),
-    }
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+    """The API's shape of a deal (``DealOut``, which the OpenAPI document shows); webhooks send
+    the same."""
+    return _deal_out.dump(deal)
 
 
 # ---------------------------------------------------------------------------- totals

@@ -37,6 +37,7 @@ from ..errors import Conflict, CrmError, Invalid, NotFound, TooLarge
 from ..models import IMPORT_KINDS, ImportJob, Job
 from ..models.import_job import FINISHED
 from ..tenancy import require_tenant_id
+from ..timestamps import iso_timestamp
 from . import customer_importer, importer, outbox
 from .storage import TooBig, get_storage, new_key
 
@@ -144,7 +145,7 @@ def as_dict(record: ImportJob) -> dict:
 
 
 def _iso(value):
-    return value.isoformat() + "Z" if value else None
+    return iso_timestamp(value) if value else None
 
 
 def errors_csv(record: ImportJob):

@@ -38,6 +38,7 @@ from ..db import commit, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Job, WebhookDelivery, WebhookEndpoint
 from ..tenancy import current_tenant_id, tenant_scope
+from ..timestamps import iso_timestamp
 from . import audit
 
 log = logging.getLogger("kw_crm.webhooks")
@@ -240,7 +241,7 @@ def send_test(endpoint_id: int, *, actor_id: int) -> WebhookDelivery:
 
 def _add_delivery(endpoint: WebhookEndpoint, event_name: str, data: dict, occurred_at: datetime) -> WebhookDelivery:
     event_id = str(uuid.uuid4())
-    body = json.dumps({"id": event_id, "event": event_name, "occurred_at": occurred_at.isoformat() + "Z",
+    body = json.dumps({"id": event_id, "event": event_name, "occurred_at": iso_timestamp(occurred_at),
                        "data": data}, default=_json_default, separators=(",", ":"), ensure_ascii=False)
     delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event_id, event=event_name, body=body,
                                tenant_id=endpoint.tenant_id)
@@ -288,7 +289,7 @@ def _write_deliveries(db_session: Session) -> None:
 
 def _json_default(value):
     if isinstance(value, datetime):
-        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+        return iso_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):

@@ -14,6 +14,7 @@ from ..errors import CrmError, Forbidden, Invalid, NotFound
 from ..guard import DELETE_PERMISSION_REASON, current_actor, has_delete_permission, require_delete_permission
 from ..services import stages
 from . import fail_back, render, web_bp
+from .messages import human_text
 from .notices import notify
 
 COLUMNS = ("key", "label", "probability", "outcome", "position")
@@ -115,7 +116,7 @@ def _row_errors(rows: list[dict], errors: dict) -> dict:
     for field, messages in errors.items():
         index = field.removeprefix("stages.")
         if index.isdigit() and int(index) < len(sent):
-            found[sent[int(index)]] = messages
+            found[sent[int(index)]] = [human_text(m) for m in messages]
     return found
 
 
