@@ -64,7 +64,7 @@ class Communication(TenantScoped, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     logged_by_id: Mapped[int | None]
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)  # indexed per tenant: tenant_log
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
     # provenance of captured messages
     message_id: Mapped[str | None] = mapped_column(String(255))
