@@ -9,13 +9,15 @@ from flask import current_app
 
 from kw_crm import models  # noqa: F401 - registers the tables
 from kw_crm.db import Base
+from kw_crm.models.contact import is_search_fts_table
 
 VERSION_TABLE = "alembic_version_kw_crm"
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    # Only the CRM's tables: the host's belong to the host's history.
-    return type_ != "table" or name.startswith("crm_")
+    # Only the CRM's tables: the host's belong to the host's history. SQLite's search FTS table
+    # (revision c0017) is a virtual table no model can declare.
+    return type_ != "table" or (name.startswith("crm_") and not is_search_fts_table(name))
 
 
 def run_migrations_online():

@@ -159,7 +159,7 @@ def test_stage_settings_page_edits_the_automation(admin_client):
     assert [k for k, s in saved.items() if s["notify_owner"]] == ["WON"]
     form["followup_days"][0] = "soon"
     refused = admin_client.post("/crm/settings", data=form)
-    assert refused.status_code == 422 and "followup_days must be null" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Follow-up days must be null" in refused.get_data(as_text=True)
 
 
 def test_a_failing_step_retries_with_backoff_then_fails_then_retry_succeeds(

@@ -140,8 +140,8 @@ def test_table_filters_and_bad_input(admin_client, other_admin, crm_scope, tenan
     bulk_deals(crm_scope, tenant, [people["Ada Owner"].id], 3)
     assert soup(admin_client.get(f"/crm/deals/table?owner_id={people['Bob Owner'].id}")).select_one(
         "#deal-total").get_text().startswith("0 deals")
-    for query, message in (("sort=price", "sort must be one of"), ("page=0", "page must be a whole number"),
-                           ("page=abc", "page must be a whole number"), ("stage=NOPE", "Unknown stage"),
+    for query, message in (("sort=price", "Sort by one of"), ("page=0", "Page numbers are whole numbers from 1 up."),
+                           ("page=abc", "Page numbers are whole numbers from 1 up."), ("stage=NOPE", "Unknown stage"),
                            (f"owner_id={other_admin.id}", "No user"), ("owner_id=x", "No user"),
                            ("q=" + "a" * 201, "at most 200 characters")):
         response = admin_client.get(f"/crm/deals/table?{query}")
@@ -234,7 +234,7 @@ def test_settings_form_sets_and_refuses_thresholds(admin_client):
     assert {s["key"]: s["stale_after_days"] for s in admin_client.get("/api/crm/stages").get_json()}["LEAD"] == 5
     fields["stale_after_days"][keys.index("LEAD")] = "-2"
     refused = admin_client.post("/crm/settings", data=fields)
-    assert refused.status_code == 422 and "stale_after_days must be" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Stale after days must be" in refused.get_data(as_text=True)
 
 
 def test_owner_shown_in_workspace_and_contact_deal_rows(admin_client, tenant, crm_scope, app, people):

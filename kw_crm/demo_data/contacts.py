@@ -2,6 +2,7 @@
 
 Safe to run twice: contacts are keyed by their demo email, and notes/activities are only added
 to contacts created in this run."""
+import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -65,10 +66,19 @@ ACTIVITIES = [("call", "Intro call", -3), ("email", "Send proposal", 2), ("meeti
               ("task", "Prepare quote", -1), ("note", "Logged chat from the trade fair", None)]
 
 
+def _ascii(text: str) -> str:
+    """Lower-case ASCII letters, digits and dots, as a mail system would take them: "Müller" is
+    "mueller", "O'Brien" is "obrien"."""
+    text = text.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text if ch.isalnum() or ch == ".")
+
+
 def _email(first: str, last: str, company: str | None) -> str:
-    domain = "".join(ch for ch in (company or "example").lower() if ch.isalnum())[:20] or "example"
-    local = "".join(ch for ch in f"{first}.{last}".lower() if ch.isalnum() or ch == ".")
-    return f"{local}@{domain}.example.com"
+    """first.last at the company's domain (its whole name, under example.com); people without a
+    company use a personal address at example.com."""
+    local = _ascii(f"{first}.{last}")
+    return f"{local}@{_ascii(company).replace('.', '')}.example.com" if company else f"{local}@example.com"
 
 
 def seed(admin_id: int) -> list[str]:

@@ -36,7 +36,10 @@ def seed(admin_id: int) -> list[str]:
     User = host.user_model()
     owners = [u.id for u in session.scalars(host.tenant_users().where(User.role == "ADMIN", User.active.is_(True))
                                             .order_by(User.id))] or [admin_id]
-    contacts = list(session.scalars(select(Contact).order_by(Contact.id).limit(len(DEALS))))
+    # Deals are sold to customers: vendors', partners' and contractors' companies get none (so
+    # the directory never shows a supplier as a qualified customer).
+    contacts = list(session.scalars(select(Contact).where(Contact.type == "customer").order_by(Contact.id)
+                                    .limit(len(DEALS))))
     today = date.today()
     sold = [p["id"] for p in products.catalogue() or []]  # the host's products, when it sells any
     for index, (title, amount, currency, key, days) in enumerate(DEALS):

@@ -70,10 +70,21 @@ class Contact(TenantScoped, Base):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-# PostgreSQL only (revision c0006, where pg_trgm could be created): a GIN trigram index on the
-# search text, so ``search_text(...) LIKE '%abc%'`` is answered from the index.
+# PostgreSQL only (revision c0006, made tenant-first by c0017 where btree_gin could be created): a
+# GIN index of the tenant and the search text's trigrams, so ``tenant_id = t AND search_text(...)
+# LIKE '%abc%'`` is one index scan over this tenant's entries.
 Index("ix_crm_contacts_search_trgm",
+      Contact.tenant_id,
       search_text(Contact.first_name, Contact.last_name, Contact.email, Contact.company).label("search_text"),
       postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"},
-      _table=Contact.__table__,  # what an inline Table(...) index gets; an expression alone names no table
       ).ddl_if(dialect="postgresql")
+
+# SQLite only (revision c0017): a contentless FTS5 trigram table of the same search text, rowid =
+# contact id, kept by triggers. Not a mapped table (Alembic cannot describe a virtual table).
+SEARCH_FTS_TABLE = "crm_contacts_fts"
+
+
+def is_search_fts_table(name: str) -> bool:
+    """The FTS table or one of the shadow tables SQLite keeps for it (``_data``, ``_idx``, ...):
+    schema the migrations own but the models cannot declare, left out of drift comparisons."""
+    return name == SEARCH_FTS_TABLE or name.startswith(SEARCH_FTS_TABLE + "_")

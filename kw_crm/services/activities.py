@@ -311,9 +311,11 @@ def list_activities(filters: ActivityFilters, limit: int, offset: int) -> tuple[
     return with_owner_names([dict(r) for r in rows]), total
 
 
-def context_select():
-    """Activity columns plus the names of what it is linked to (customer, contact, deal)."""
-    return _context_select(host.customer_model())
+def context_select(*, names: bool = True):
+    """Activity columns plus its deal's title and stage, and (``names``) the names of the
+    customer and contact it is linked to. Without names for statements that read many more rows
+    than they show (the ranked queue): those look names up for the shown page only."""
+    return _context_select(host.customer_model() if names else None)
 
 
 @cache
@@ -322,15 +324,17 @@ def _context_select(Customer):
     costs more than running it on a short page."""
     from ..models import Stage
 
-    return (select(*[getattr(Activity, c) for c in (
+    stmt = (select(*[getattr(Activity, c) for c in (
                 "id", "type", "title", "description", "due_date", "owner_id", "contact_id", "customer_id",
                 "deal_id", "completed_at", "created_at", "updated_at")],
-                   Customer.name.label("customer_name"), Deal.title.label("deal_title"),
-                   Stage.label.label("stage_label"), Contact.first_name.label("contact_first_name"),
-                   Contact.last_name.label("contact_last_name"))
-            .outerjoin(Customer, (Customer.id == Activity.customer_id) & (Customer.tenant_id == Activity.tenant_id))
+                   Deal.title.label("deal_title"), Stage.label.label("stage_label"))
             .outerjoin(Deal, Deal.id == Activity.deal_id)
-            .outerjoin(Stage, Stage.id == Deal.stage_id)
+            .outerjoin(Stage, Stage.id == Deal.stage_id))
+    if Customer is None:
+        return stmt
+    return (stmt.add_columns(Customer.name.label("customer_name"), Contact.first_name.label("contact_first_name"),
+                             Contact.last_name.label("contact_last_name"))
+            .outerjoin(Customer, (Customer.id == Activity.customer_id) & (Customer.tenant_id == Activity.tenant_id))
             .outerjoin(Contact, Contact.id == Activity.contact_id))
 
 

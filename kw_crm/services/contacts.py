@@ -3,16 +3,16 @@ bulk actions. Field shape is checked by the schema or form in front; this module
 needs the database (owner, customer, VENDOR link, unique email) and writes in one transaction."""
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import host, signals
-from ..db import commit, contains_pattern, is_valid_id, session
+from ..db import commit, is_valid_id, session
 from ..errors import CrmError, Invalid, NotFound
 from ..models import CONTACT_TYPES, Activity, Attachment, Communication, Contact, Deal, Note
-from ..models.contact import SEARCH_SEPARATOR, search_text
-from . import audit, lifecycle
+from . import audit, contact_counts, lifecycle
 from .companies import find_or_create_customer
+from .contact_search import search_condition, unindexed
 from .storage import get_storage
 
 VENDOR_TYPES = ("contractor", "vendor")
@@ -43,42 +43,29 @@ def apply_filters(stmt, filters: ContactFilters, *, with_type: bool = True):
     return stmt
 
 
-CONTACT_SEARCH_TEXT = search_text(Contact.first_name, Contact.last_name, Contact.email, Contact.company)
-
-
-def search_condition(q: str):
-    """Case-insensitive substring match on "first last", email or company, with ``%``, ``_`` and
-    ``\\`` taken literally. One LIKE on the normalized search text, so PostgreSQL can use the
-    trigram index of revision c0006 (3+ characters; shorter searches scan, same answer). The
-    fields are joined by a separator search input cannot contain, so no match spans two fields;
-    input that does contain it gets the per-field form."""
-    pattern = contains_pattern(q)
-    if SEARCH_SEPARATOR in q.strip():
-        return or_(
-            func.lower(Contact.first_name + " " + Contact.last_name).like(pattern, escape="\\"),
-            func.lower(Contact.email).like(pattern, escape="\\"),
-            func.lower(Contact.company).like(pattern, escape="\\"),
-        )
-    return CONTACT_SEARCH_TEXT.like(pattern, escape="\\")
-
-
 LIST_ORDER = (Contact.last_name, Contact.first_name, Contact.id)
 
 
 def list_contacts(filters: ContactFilters, limit: int, offset: int,
                   after: tuple[str, str, int] | None = None) -> tuple[list[Contact], int]:
-    """One page of contacts (by name) and the filtered total: two queries.
+    """One page of contacts (by name) and the filtered total: two queries (the total from the
+    maintained per-tenant counts when only the type filters).
 
     ``after`` is the sort key (last name, first name, id) of the previous page's last row:
     the page then starts right after it (keyset paging), which the ``(tenant_id, last_name,
     first_name, id)`` index answers by a seek, however deep the page, where ``offset`` has to
-    walk every earlier row. ``count(*)`` rather than ``count(id)`` lets the count read an index
-    alone."""
-    total = session.scalar(apply_filters(select(func.count()).select_from(Contact), filters)) or 0
+    walk every earlier row. ``count(*)`` rather than ``count(id)`` lets a filtered count read an
+    index alone."""
+    if contact_counts.covers(filters):
+        counts = contact_counts.by_type()
+        total = counts.get(filters.type, 0) if filters.type else sum(counts.values())
+    else:
+        total = session.scalar(apply_filters(select(func.count()).select_from(Contact), filters)) or 0
     stmt = apply_filters(select(Contact), filters)
     if after is not None:
         stmt = stmt.where(tuple_(*LIST_ORDER) > tuple_(*after))
-    rows = list(session.scalars(stmt.order_by(*LIST_ORDER).limit(limit).offset(offset)))
+    order = [unindexed(filters.q, key) for key in LIST_ORDER[:2]] + [Contact.id]
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
     return rows, total
 
 
@@ -88,9 +75,14 @@ def sort_key(contact: Contact) -> tuple[str, str, int]:
 
 
 def type_counts(filters: ContactFilters) -> dict[str, int]:
-    """Contacts per type under the other filters (the chips' live counts): one GROUP BY."""
-    stmt = apply_filters(select(Contact.type, func.count()), filters, with_type=False).group_by(Contact.type)
+    """Contacts per type under the other filters (the chips' live counts): one query, of the
+    maintained counts when no other filter applies, else one GROUP BY."""
     counts = dict.fromkeys(CONTACT_TYPES, 0)
+    if contact_counts.covers(filters):
+        counts.update({kind: n for kind, n in contact_counts.by_type().items() if kind in counts})
+        return counts
+    kind = unindexed(filters.q, Contact.type)
+    stmt = apply_filters(select(kind, func.count()), filters, with_type=False).group_by(kind)
     counts.update({kind: n for kind, n in session.execute(stmt)})
     return counts
 

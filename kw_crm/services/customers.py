@@ -68,7 +68,7 @@ def parse_filters(args) -> CustomerFilters:
     health_min = _parse_health(args.get("health_min"), "health_min", errors)
     health_max = _parse_health(args.get("health_max"), "health_max", errors)
     if health_min is not None and health_max is not None and health_min > health_max:
-        errors["health_min"] = ["health_min cannot be greater than health_max."]
+        errors["health_min"] = ["The minimum health cannot be greater than the maximum."]
     search = (args.get("search") or "").strip() or None
     if search and len(search) > NAME_MAX:
         errors["search"] = [f"At most {NAME_MAX} characters."]
@@ -168,6 +168,21 @@ def list_customers(filters: CustomerFilters, limit: int, offset: int) -> tuple[l
     total = session.scalar(_base([func.count()], filters))
     rows = session.execute(_rows_statement(filters).limit(limit).offset(offset)).mappings().all()
     return [dict(row) for row in rows], total
+
+
+def relationships(customer_ids: list[int]) -> dict[int, list[str]]:
+    """The contact types (customer, vendor, partner...) of each company of a page: one GROUP BY.
+    The directory holds every company a contact works for; this says which ones are accounts
+    the tenant sells to and which are suppliers or partners."""
+    if not customer_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    for customer_id, kind in session.execute(select(Contact.customer_id, Contact.type)
+                                             .where(Contact.customer_id.in_(customer_ids))
+                                             .group_by(Contact.customer_id, Contact.type)
+                                             .order_by(Contact.customer_id, Contact.type)):
+        found.setdefault(customer_id, []).append(kind)
+    return found
 
 
 def iter_customers(filters: CustomerFilters):

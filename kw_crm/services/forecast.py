@@ -40,7 +40,7 @@ def parse_args(args) -> dict:
         if raw_window.isdigit() and len(raw_window) <= 4 and int(raw_window) in WINDOWS:
             window = int(raw_window)
         else:
-            errors["window"] = [f"window must be one of {', '.join(map(str, WINDOWS))} (days)."]
+            errors["window"] = [f"The window must be one of {', '.join(map(str, WINDOWS))} days."]
     raw_owner = (args.get("owner_id") or "").strip()
     if raw_owner:
         owner_id = int(raw_owner) if raw_owner.isdigit() and len(raw_owner) <= 10 else None

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from .. import host
-from ..db import contains_pattern, is_valid_id, session, utcnow
+from ..db import MAX_ID, contains_pattern, is_valid_id, session, utcnow
 from ..errors import Invalid
 from ..models import Contact, Deal, Stage
 from ..models.contact import search_text
@@ -24,7 +24,6 @@ from .forecast import in_stage_since, stale_condition
 
 CARDS_PER_COLUMN = 25
 PAGE_SIZE = 50
-MAX_PAGE = 100_000
 SORTS = ("created", "title", "stage", "owner", "value", "close", "age")
 DEFAULT_SORT = "-created"
 
@@ -200,7 +199,7 @@ def parse_sort(raw: str | None) -> str:
     if not raw:
         return DEFAULT_SORT
     if raw.lstrip("-") not in SORTS or raw.count("-") > 1:
-        raise Invalid({"sort": [f"sort must be one of {', '.join(SORTS)} (prefix - for descending)."]})
+        raise Invalid({"sort": [f"Sort by one of {', '.join(SORTS)} (prefix - for descending)."]})
     return raw
 
 
@@ -223,7 +222,7 @@ def table(filters: Filters, *, sort: str = DEFAULT_SORT, page: int = 1, per_page
         owner_name = User.name
         statement = statement.outerjoin(User, and_(User.id == Deal.owner_id, User.tenant_id == require_tenant_id()))
     rows = session.execute(statement.where(*conditions).order_by(*_order(sort, owner_name))
-                           .limit(per_page).offset((page - 1) * per_page)).mappings().all()
+                           .limit(per_page).offset(min((page - 1) * per_page, MAX_ID))).mappings().all()
     rows = _attach_names(rows, dict(owners()) if user_names is None else user_names)
     today = now.date()
     return {"total": total, "page": page, "pages": max((total + per_page - 1) // per_page, 1), "sort": sort,

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 
 from .. import host
 from ..db import id_in, session, utcnow
-from ..models import Activity, AuditEvent, Communication, CustomerProfile, Deal, Stage
+from ..models import Activity, AuditEvent, Communication, Contact, CustomerProfile, Deal, Stage
 from . import priority
 from .activities import context_select, with_owner_names
 
@@ -24,7 +24,24 @@ WORKSPACE_ROWS = 10
 
 
 def _candidates():
-    return _candidates_for(context_select())
+    return _candidates_for(context_select(names=False))
+
+
+def _with_link_names(rows: list[dict]) -> list[dict]:
+    """Fill the customer and contact names of shown queue rows: two primary-key lookups for the
+    page, always both (constant queries). Joining names into the candidate statement read every
+    customer of the tenant once per activity on never-analysed PostgreSQL tables."""
+    customer_ids = [r["activity"]["customer_id"] for r in rows]
+    contact_ids = [r["activity"]["contact_id"] for r in rows]
+    Customer = host.customer_model()
+    customers = dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
+                                     .where(id_in(Customer.id, customer_ids))).all())
+    contacts = {cid: " ".join(p for p in (first, last) if p) or None for cid, first, last in session.execute(
+        select(Contact.id, Contact.first_name, Contact.last_name).where(id_in(Contact.id, contact_ids)))}
+    for r in rows:
+        r["context"]["customer_name"] = customers.get(r["activity"]["customer_id"])
+        r["context"]["contact_name"] = contacts.get(r["activity"]["contact_id"])
+    return rows
 
 
 @cache
@@ -136,7 +153,6 @@ def rank_rows(rows: list[dict], *, customer_ids, deal_ids, viewer, today: date |
 
 
 def _row(row: dict, ranking: priority.Ranking) -> dict:
-    contact = " ".join(p for p in (row["contact_first_name"], row["contact_last_name"]) if p) or None
     return {
         "activity": {k: row[k] for k in ("id", "type", "title", "description", "due_date", "owner_id", "contact_id",
                                          "customer_id", "deal_id", "completed_at", "created_at")}
@@ -145,7 +161,7 @@ def _row(row: dict, ranking: priority.Ranking) -> dict:
         "signals": [{"label": s.label, "effect": s.effect} for s in ranking.signals],
         "next_best_action": ranking.next_best_action,
         "sequence": {"eligible": ranking.eligible, "blockers": ranking.blockers},
-        "context": {"customer_name": row["customer_name"], "contact_name": contact, "deal_title": row["deal_title"],
+        "context": {"customer_name": None, "contact_name": None, "deal_title": row["deal_title"],
                     "stage_label": row["stage_label"], "owner_name": row.get("owner_name")},
     }
 
@@ -161,7 +177,7 @@ def _ranked(where: list, viewer, limit: int, offset: int) -> tuple[list[dict], i
     ranked = rank_rows(rows, customer_ids=[r["customer_id"] for r in rows],
                        deal_ids=[r["deal_id"] for r in rows], viewer=viewer)
     ranked.sort(key=_by_rank)
-    return ranked[offset:offset + limit], len(ranked)
+    return _with_link_names(ranked[offset:offset + limit]), len(ranked)
 
 
 def queue(owner_id: int, *, viewer, limit: int, offset: int = 0) -> tuple[list[dict], int]:
@@ -176,8 +192,8 @@ def overdue(owner_id: int, *, viewer, limit: int, offset: int = 0) -> tuple[list
     total = session.scalar(select(func.count(Activity.id)).where(*where)) or 0
     rows = with_owner_names([dict(r) for r in session.execute(
         _candidates().where(*where).order_by(Activity.due_date, Activity.id).limit(limit).offset(offset)).mappings()])
-    return rank_rows(rows, customer_ids=[r["customer_id"] for r in rows], deal_ids=[r["deal_id"] for r in rows],
-                     viewer=viewer), total
+    return _with_link_names(rank_rows(rows, customer_ids=[r["customer_id"] for r in rows],
+                                      deal_ids=[r["deal_id"] for r in rows], viewer=viewer)), total
 
 
 def for_customer(customer_id: int, *, viewer, limit: int = WORKSPACE_ROWS) -> tuple[list[dict], int]:

@@ -10,6 +10,7 @@ from ..guard import DELETE_PERMISSION_REASON, has_delete_permission, protect
 from ..inputs import same_site_referrer
 from ..services.currencies import format_money
 from .icons import CONTACT_TYPE_ICONS, icon
+from .messages import human_messages
 from .notices import notify, pop_notices
 
 web_bp = protect(Blueprint("crm", __name__, url_prefix="/crm", template_folder="../templates",
@@ -44,6 +45,8 @@ def _crm_template_helpers():
 
 # a global, not a context variable, so macros imported from kw_crm/_ui.html can draw icons too
 web_bp.add_app_template_global(icon, "crm_icon")
+# ``{% for m in errors|human_messages %}``: a service's field messages without field keys
+web_bp.add_app_template_filter(human_messages, "human_messages")
 
 
 def _nav():
@@ -57,8 +60,7 @@ def render(template: str, status: int = 200, **context):
 def fail_back(error: CrmError, fallback: str):
     """Show a service's refusal on the page the admin came from; for a 422 the field messages
     are the useful part."""
-    notify(" ".join(m for messages in error.fields.values() for m in messages) if error.fields else error.message,
-           "error")
+    notify(" ".join(human_messages(error.fields)) if error.fields else error.message, "error")
     return redirect(same_site_referrer(fallback))
 
 
@@ -72,7 +74,7 @@ def safe_referrer() -> str | None:
 @admin_bp.errorhandler(CrmError)
 def _crm_error(error: CrmError):
     return render("error.html", status=error.status, code=error.status, message=error.message,
-                  messages=[m for ms in (error.fields or {}).values() for m in ms], back=safe_referrer())
+                  messages=human_messages(error.fields), back=safe_referrer())
 
 
 @web_bp.errorhandler(OperationalError)

@@ -15,16 +15,10 @@ from ..services import activities as service
 from ..services import queue
 from . import fail_back, render, web_bp
 from .notices import notify
+from .paging import paging
 
 QUEUE_ROWS = 20
-MAX_PER_PAGE = 200
 FORM_FIELDS = ("title", "type", "due_date", "description", "customer_id", "contact_id", "deal_id", "owner_id")
-
-
-def _int_param(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
-    value = int(raw) if raw.isdigit() and len(raw) <= 9 else default
-    return max(low, min(value, high))
 
 
 def _local_next(fallback: str) -> str:
@@ -91,17 +85,18 @@ def _queue_owner():
 def activities_page():
     viewer = current_actor()
     owner = _queue_owner()
-    per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
-    page = _int_param("page", 1, 1, 1_000_000)
+    paged = paging(current_app.config["CRM_PAGE_SIZE"], sizable=True)
     next_rows, next_total = queue.queue(owner.id, viewer=viewer, limit=QUEUE_ROWS)
     overdue_rows, overdue_total = queue.overdue(owner.id, viewer=viewer, limit=QUEUE_ROWS)
     filters, kept = _query_filters()
-    rows, total = service.list_activities(filters, per_page, (page - 1) * per_page)
+    rows, total = service.list_activities(filters, paged.per_page, paged.offset)
+    if paged.per_page != current_app.config["CRM_PAGE_SIZE"]:
+        kept["per_page"] = paged.per_page
     User = host.user_model()
     users = session.scalars(host.tenant_users().where(User.active.is_(True)).order_by(User.name, User.id)).all()
     return render("activities/list.html", owner=owner, is_me=owner.id == viewer.id, next_rows=next_rows,
                   next_total=next_total, overdue_rows=overdue_rows, overdue_total=overdue_total, rows=rows,
-                  total=total, kept=kept, page=page, pages=max(1, -(-total // per_page)), users=users,
+                  total=total, kept=kept, page=paged.page, pages=paged.pages(total), users=users,
                   types=ACTIVITY_TYPES, today=utcnow().date(), can_delete=has_delete_permission(),
                   sees_billing=host.user_can_view_billing(viewer), current_user_id=viewer.id)
 

@@ -8,7 +8,8 @@ from ..db import is_valid_id
 from ..schemas.communications import CHANNELS, DIRECTIONS
 from ..services import communications
 from . import render, web_bp
-from .risk import page_arg, review_queue
+from .paging import Paging, page_number
+from .risk import review_queue
 
 LOG_PAGE = 50
 CHOICES = {"channel": CHANNELS, "direction": DIRECTIONS, "source": communications.SOURCES}
@@ -26,12 +27,12 @@ def log_filters() -> dict:
 
 @web_bp.route("/communications", endpoint="communications")
 def communications_page():
-    filters, page = log_filters(), page_arg()
-    entries, total, capped = communications.tenant_log(filters, LOG_PAGE, (page - 1) * LOG_PAGE)
+    filters, page = log_filters(), page_number()
+    entries, total, capped = communications.tenant_log(filters, LOG_PAGE, Paging(page, LOG_PAGE).offset)
     filtered_customer = None
     if "customer_id" in filters:
         filtered_customer = communications.customer_names([filters["customer_id"]]).get(filters["customer_id"])
-    queue = review_queue(page_arg("queue_page"))
+    queue = review_queue(page_number("queue_page"))
     return render("communications/index.html", entries=entries, total=total, capped=capped, page=page,
                   pages=max(1, math.ceil(total / LOG_PAGE)), filters=filters, choices=CHOICES,
                   filtered_customer=filtered_customer, queue_endpoint="crm.communications",

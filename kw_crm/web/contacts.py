@@ -6,22 +6,14 @@ from .. import host
 from ..db import session
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
-from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id, parse_int
+from ..inputs import MULTIPART_OVERHEAD, body_limit, parse_id
 from ..models import CONTACT_STATUSES, CONTACT_TYPES
 from ..services import activities, attachments
 from ..services import contacts as service
 from . import fail_back, render, web_bp
 from .forms import TYPE_LABELS, ActivityForm, AttachmentForm, ConfirmForm, ContactForm, NoteForm
 from .notices import notify
-
-MAX_PER_PAGE = 200
-
-
-def _int_param(name: str, default: int, low: int, high: int) -> int:
-    """A page-size or page-number argument; anything but ASCII digits falls back to the default."""
-    raw = request.args.get(name)
-    value = parse_int(raw, low=0, high=2**63 - 1) if raw else None
-    return default if value is None else max(low, min(value, high))
+from .paging import paging
 
 
 @web_bp.route("/")
@@ -29,16 +21,15 @@ def contacts():
     kind = request.args.get("type") if request.args.get("type") in CONTACT_TYPES else None
     status = request.args.get("status") if request.args.get("status") in CONTACT_STATUSES else None
     q = "".join(ch for ch in (request.args.get("q") or "") if ch >= " ").strip()[:200]
-    per_page = _int_param("per_page", current_app.config["CRM_PAGE_SIZE"], 1, MAX_PER_PAGE)
-    page = _int_param("page", 1, 1, 1_000_000)
+    paged = paging(current_app.config["CRM_PAGE_SIZE"], sizable=True)
     filters = service.ContactFilters(type=kind, status=status, q=q or None)
-    rows, total = service.list_contacts(filters, per_page, (page - 1) * per_page)
+    rows, total = service.list_contacts(filters, paged.per_page, paged.offset)
     counts = service.type_counts(filters)
     deals = service.deal_counts([c.id for c in rows])
-    pages = max(1, -(-total // per_page))
     return render("contacts/list.html", contacts=rows, total=total, type_counts=counts, deal_counts=deals,
                   type_labels=TYPE_LABELS, statuses=CONTACT_STATUSES, kind=kind, status=status, q=q,
-                  page=page, pages=pages, per_page=per_page, owners=service.tenant_user_choices(),
+                  page=paged.page, pages=paged.pages(total), per_page=paged.per_page,
+                  owners=service.tenant_user_choices(),
                   form=ConfirmForm())
 
 

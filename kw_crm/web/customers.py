@@ -2,46 +2,44 @@
 
 Forms post plain fields (CSRF through Flask-WTF's CSRFProtect); the services validate, and a
 refusal is shown beside the fields (422) or flashed on the page the admin came from (409/403)."""
-import math
 
 from flask import redirect, request, url_for
 
 from .. import host
 from ..errors import CrmError, Invalid
 from ..guard import current_actor, require_delete_permission
-from ..inputs import parse_id, parse_int
+from ..inputs import parse_id
 from ..models import CONVERSATION_STATUSES, LIFECYCLE_STAGES
 from ..services import capture_review, communications, conversations, customers
 from . import fail_back, render, web_bp
+from .forms import TYPE_LABELS
+from .messages import human_messages
 from .notices import notify
+from .paging import paging
 
 PAGE_SIZE = 50
-MAX_PAGE = 2**31 // PAGE_SIZE
 FILTER_ARGS = ("search", "lifecycle_stage", "health_min", "health_max", "include_inactive")
 FORM_FIELDS = ("name", "lifecycle_stage", "lead_source", "billing_email", "owner_id", "health_score", "reason")
 
 
 
 
-def _page_number() -> int:
-    """``?page=``: ASCII digits within what an OFFSET can hold; anything else is page 1."""
-    return parse_int(request.args.get("page"), low=1, high=MAX_PAGE) or 1
-
-
 @web_bp.route("/customers", endpoint="customers")
 def customers_page():
     errors, items, total = {}, [], 0
-    page = _page_number()
+    paged = paging(PAGE_SIZE)
+    page = paged.page
     try:
         filters = customers.parse_filters(request.args)
-        items, total = customers.list_customers(filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        items, total = customers.list_customers(filters, PAGE_SIZE, paged.offset)
     except Invalid as error:
         errors = error.fields
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    pages = paged.pages(total)
     # Only the known filters travel into links: other query arguments (``endpoint``,
     # ``_method``...) would become url_for's own arguments.
     args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render("customers/list.html", status=422 if errors else 200, customers=items, total=total,
+                  relationships=customers.relationships([c["id"] for c in items]), type_labels=TYPE_LABELS,
                   page=page, pages=pages, first=(page - 1) * PAGE_SIZE + 1 if items else 0,
                   last=(page - 1) * PAGE_SIZE + len(items), args=args, errors=errors, stages=LIFECYCLE_STAGES)
 
@@ -134,7 +132,7 @@ def customer_archive(customer_id):
     try:
         customers.archive_customer(customer_id, reason, actor_id=current_actor().id)
     except CrmError as error:  # shown beside the form, which keeps the typed reason
-        message = " ".join(m for ms in (error.fields or {}).values() for m in ms) or error.message
+        message = " ".join(human_messages(error.fields)) or error.message
         return _workspace(customer_id, error.status, archive={"reason": reason[:2000], "error": message})
     notify("Customer archived. It is hidden from active views; its history is kept.")
     return redirect(back)

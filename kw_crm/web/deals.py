@@ -11,6 +11,7 @@ from ..services import deals, pipeline_view, stages
 from . import fail_back, render, web_bp
 from .deal_form import FORM_FIELDS, choices, form_data
 from .notices import notify
+from .paging import paging
 
 
 @web_bp.get("/deals", endpoint="deals")
@@ -28,10 +29,7 @@ def deals_table():
     all_stages = stages.list_stages()
     filters = pipeline_view.parse_filters(request.args, all_stages)
     sort = pipeline_view.parse_sort(request.args.get("sort"))
-    raw_page = request.args.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and len(raw_page) <= 6 else 0
-    if not 1 <= page <= pipeline_view.MAX_PAGE:
-        raise Invalid({"page": [f"page must be a whole number from 1 to {pipeline_view.MAX_PAGE}."]})
+    page = paging(pipeline_view.PAGE_SIZE).page
     owners = pipeline_view.owners()
     table = pipeline_view.table(filters, sort=sort, page=page, stages=all_stages, user_names=dict(owners))
     return render("deals/table.html", table=table, filters=filters, stages=all_stages, owners=owners)

@@ -20,11 +20,12 @@ from wtforms import SelectField
 
 from ..errors import CrmError, TooLarge
 from ..guard import current_actor
-from ..inputs import body_limit, parse_int
+from ..inputs import body_limit
 from ..services import customer_importer, import_jobs, importer
 from ..tenancy import current_tenant_id, require_tenant_id
 from . import admin_bp, render, web_bp
 from .notices import notify
+from .paging import Paging, paging
 
 KIND_LABELS = {"contacts": "Contacts", "customers": "Customers (companies)"}
 HISTORY_PAGE = 20
@@ -135,12 +136,12 @@ def _url(endpoint: str, **values) -> str:
 
 def _upload_page(status: int = 200, form: UploadForm | None = None, error: CrmError | None = None):
     """The upload form with the tenant's import history below it."""
-    page = parse_int(request.args.get("page"), low=1, high=99_999) or 1
+    paged = Paging(1, HISTORY_PAGE) if request.method != "GET" else paging(HISTORY_PAGE)
     history, total = [], 0
     if current_tenant_id() is not None:  # a 413 is answered before the guard has run
-        history, total = import_jobs.history(HISTORY_PAGE, (page - 1) * HISTORY_PAGE)
+        history, total = import_jobs.history(HISTORY_PAGE, paged.offset)
     return render("import/upload.html", status, form=form or UploadForm(formdata=None), error=error,
-                  history=history, history_total=total, page=page, per_page=HISTORY_PAGE, kinds=KIND_LABELS)
+                  history=history, history_total=total, page=paged.page, pages=paged.pages(total), kinds=KIND_LABELS)
 
 
 @body_limit("CRM_MAX_IMPORT_BYTES")  # enforced before anything (even the CSRF check) reads the body

@@ -1,7 +1,6 @@
 """The Risk & Health tab: churn-risk accounts, capture exceptions (the review queue with its
 resolve dialog) and duplicate candidates with contact merge; plus the conversation actions of
 the customer workspace. Thin: parse the form, call the service, show the refusal or go back."""
-import math
 
 from flask import redirect, request, url_for
 from sqlalchemy import select
@@ -15,14 +14,10 @@ from ..services import capture_review, contact_merge, conversations, dashboard, 
 from ..services import contacts as contact_service
 from . import fail_back, render, web_bp
 from .notices import notify
+from .paging import Paging, page_number
 
 QUEUE_PAGE = 20
 PICK_LIMIT = 200  # deals / activities offered per page of the queue
-
-
-def page_arg(name: str = "page") -> int:
-    raw = request.args.get(name, "")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) <= 9 else 1
 
 
 def _choices(items: list[dict]) -> tuple[dict, dict]:
@@ -48,10 +43,10 @@ def _choices(items: list[dict]) -> tuple[dict, dict]:
 def review_queue(page: int) -> dict:
     """What the review queue partial (``communications/_review_queue.html``) needs for one page
     of the queue: four queries. Shared by Risk & Health and Communications."""
-    queue, queue_total = capture_review.queue(QUEUE_PAGE, (page - 1) * QUEUE_PAGE)
+    queue, queue_total = capture_review.queue(QUEUE_PAGE, Paging(page, QUEUE_PAGE).offset)
     deals, activities = _choices(queue)
     return {"queue": queue, "queue_total": queue_total, "queue_page": page, "deals": deals,
-            "activities": activities, "queue_pages": max(1, math.ceil(queue_total / QUEUE_PAGE))}
+            "activities": activities, "queue_pages": Paging(page, QUEUE_PAGE).pages(queue_total)}
 
 
 def _back() -> str:
@@ -62,7 +57,7 @@ def _back() -> str:
 @web_bp.route("/risk", endpoint="risk")
 def risk_page():
     summary = dashboard.summary()
-    return render("risk/index.html", **review_queue(page_arg()),
+    return render("risk/index.html", **review_queue(page_number()),
                   churn=summary["churn_risk"], at_churn_risk=summary["at_churn_risk"],
                   customer_groups=duplicates.customer_groups(), contact_groups=duplicates.contact_groups())
 

@@ -14,6 +14,7 @@ from ..errors import CrmError, Forbidden, Invalid, NotFound
 from ..guard import DELETE_PERMISSION_REASON, current_actor, has_delete_permission, require_delete_permission
 from ..services import stages
 from . import fail_back, render, web_bp
+from .messages import human_text
 from .notices import notify
 
 COLUMNS = ("key", "label", "probability", "outcome", "position")
@@ -64,11 +65,6 @@ def _apply_move(rows: list[dict], move: str) -> None:
         rows[at], rows[other] = rows[other], rows[at]
 
 
-def _rows_from_form(form) -> list[dict]:
-    """The settings form -> the PUT /stages list, in board order."""
-    return [row["item"] for row in _read_rows(form) if row["item"]]
-
-
 def _whole_number(raw: str):
     """An int when the text is one; otherwise the text itself, for the service to refuse by name."""
     try:
@@ -115,7 +111,7 @@ def _row_errors(rows: list[dict], errors: dict) -> dict:
     for field, messages in errors.items():
         index = field.removeprefix("stages.")
         if index.isdigit() and int(index) < len(sent):
-            found[sent[int(index)]] = messages
+            found[sent[int(index)]] = [human_text(m) for m in messages]
     return found
 
 
