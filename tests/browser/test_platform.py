@@ -19,7 +19,8 @@ def test_every_crm_nav_entry_opens_its_page(page, login, admin):
     login(admin)
     nav = page.get_by_role("navigation", name="CRM")
     labels = [link.inner_text() for link in nav.get_by_role("link").all()]
-    assert labels == ["Contacts", "Customers", "Pipeline", "Activities", "Dashboard", "Forecast", "Risk & Health"]
+    assert labels == ["Contacts", "Customers", "Pipeline", "Activities", "Dashboard", "Forecast", "Communications",
+                      "Risk & Health"]
     for label in labels:
         page.get_by_role("navigation", name="CRM").get_by_role("link", name=label).click()
         page.wait_for_load_state()
