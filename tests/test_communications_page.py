@@ -55,9 +55,12 @@ def test_filters_narrow_the_log_and_junk_filters_are_ignored(admin_client):
     assert rows(admin_client.get(f"/crm/communications?customer_id={first}&source=manual").get_data(as_text=True)) == [call]
     assert admin_client.get("/crm/communications?source=%00").status_code == 422  # the app's guard on NUL
     for junk in ("channel=fax", "customer_id=abc", "customer_id=99999999999999", "direction=",
-                 "page=-3", "page=x", "queue_page=99999999999"):
+                 "queue_page=99999999999"):  # a queue page past the end says so (web/paging.py)
         response = admin_client.get(f"/crm/communications?{junk}")
         assert response.status_code == 200, junk
+    for not_a_page in ("page=-3", "page=x", "queue_page=0"):  # refused as on every paged list
+        response = admin_client.get(f"/crm/communications?{not_a_page}")
+        assert response.status_code == 422 and b"Page numbers are whole numbers from 1 up." in response.data
     assert "No communication matches" in admin_client.get("/crm/communications?customer_id=2000000000").get_data(as_text=True)
 
 
