@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
-from sqlalchemy import JSON, String, Text, bindparam, case, cast, func, or_, select, true, update
+from sqlalchemy import JSON, String, Text, and_, bindparam, case, cast, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -210,8 +210,10 @@ def _insert(model):
 def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
     """INSERT ``rows`` (dicts with the same keys) with ``on_conflict(statement)`` applied,
     answering the ``returning`` columns. PostgreSQL gets one array per column through
-    ``unnest`` — a short statement whatever the batch, where a multi-row VALUES list of 20,000
-    parameters costs more to build and parse than to store; SQLite the multi-row VALUES."""
+    ``unnest`` — a short statement whatever the batch, where a multi-row VALUES list of 13,000
+    parameters costs more to build and parse than to store — and a column with one value for the
+    whole batch (the tenant, "captured", the many NULLs) is bound once; SQLite the multi-row
+    VALUES."""
     if not rows:
         return []
     keys = list(rows[0])
@@ -219,16 +221,21 @@ def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
         statement = on_conflict(_insert(table))
         result = session.connection().execute(statement.returning(*returning) if returning else statement, rows)
         return list(result) if returning else []
-    arrays = []
+    columns = {}
     for key in keys:
-        column_type = table.c[key].type
         values = [row[key] for row in rows]
+        column_type = table.c[key].type
         if isinstance(column_type, JSON):  # json[] does not bind from lists: text, cast back per row
-            values = [None if v is None else json.dumps(v) for v in values]
-            column_type = Text()
-        arrays.append(bindparam(f"c_{key}", values, type_=postgresql.ARRAY(column_type)))
-    source = func.unnest(*arrays).table_valued(*keys).render_derived(name="batch")
-    selected = [cast(source.c[key], JSON) if isinstance(table.c[key].type, JSON) else source.c[key] for key in keys]
+            values, column_type = [None if v is None else json.dumps(v) for v in values], Text()
+        columns[key] = (values, column_type, all(v == values[0] for v in values))
+    varying = [k for k, (_, _, same) in columns.items() if not same] or keys[:1]  # unnest sets the row count
+    source = func.unnest(*[bindparam(f"c_{k}", columns[k][0], type_=postgresql.ARRAY(columns[k][1]))
+                           for k in varying]).table_valued(*varying).render_derived(name="batch")
+    selected = []
+    for key in keys:
+        values, column_type, _ = columns[key]
+        value = source.c[key] if key in varying else bindparam(f"c_{key}", values[0], type_=column_type)
+        selected.append(cast(value, JSON) if isinstance(table.c[key].type, JSON) else value)
     statement = on_conflict(postgresql.insert(table).from_select(keys, select(*selected)))
     if returning:
         return list(session.connection().execute(statement.returning(*returning)))
@@ -237,10 +244,10 @@ def _insert_rows(table, rows: list[dict], on_conflict, returning=()) -> list:
 
 
 def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[dict]:
-    """The batch, set-based: one query for the stored message ids, two for the addresses, one
-    for the matched customers' profiles (archived? last contacted?), one for candidate names,
-    then the writes — one upsert of the threads, one INSERT of the messages, one of the review
-    rows, one upsert of ``last_contacted_at`` where it moves — per ``CHUNK`` of messages. Results
+    """The batch, set-based: one query for the stored message ids, two for the addresses (with
+    the matched customers' names and profiles: archived? last contacted?), then the writes — one
+    upsert of the threads, one INSERT of the messages, one of the review rows, one upsert of
+    ``last_contacted_at`` where it moves — per ``CHUNK`` of messages. Results
     and signal senders are built from what was written, not read back."""
     first_of: dict[str, int] = {}  # message id -> index of its first occurrence in this batch
     for index, message in enumerate(messages):
@@ -250,11 +257,11 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
 
     parties = {i: party_addresses(messages[i]["direction"], messages[i]["sender"], messages[i]["recipients"])
                for i in fresh}
-    contact_hits, billing_hits = _matches({a for i in fresh for a in parties[i]})
+    contact_hits, billing_hits, facts = _matches({a for i in fresh for a in parties[i]})
     decisions = {i: decide([h for a in parties[i] for h in contact_hits.get(a, [])],
                            [h for a in parties[i] for h in billing_hits.get(a, [])]) for i in fresh}
-    contacted = _hold_archived(list(decisions.values()))
-    _name_candidates([d for d in decisions.values() if d.status == "review"])
+    contacted = _hold_archived(list(decisions.values()), facts)
+    _name_candidates([d for d in decisions.values() if d.status == "review"], facts)
 
     now = utcnow()
     rows: dict[int, dict] = {}
@@ -322,8 +329,9 @@ def _store(tenant_id: int, messages: list[dict], default_source: str) -> list[di
 
 def _announce(rows: dict[int, dict], linked: list[int], reviews: list[int], review_ids: dict) -> dict[int, dict]:
     """The answers for the messages stored now, and a ``communication_captured`` signal for
-    each, both built from the rows as written (no query: the senders enter the session as
-    loaded records)."""
+    each, both built from the rows as written. The senders are detached records with every
+    column loaded: no query to build them, and none when a receiver reads them after the commit
+    (a record in the session would be expired by the commit and read again one by one)."""
     from .services.communications import shape
 
     entries = {e["id"]: e for e in shape([SimpleNamespace(text=rows[i]["summary"], **rows[i]) for i in linked],
@@ -338,7 +346,6 @@ def _announce(rows: dict[int, dict], linked: list[int], reviews: list[int], revi
         record = new_record()  # filled the way a query result is: no attribute events, nothing dirty
         record.__dict__.update(rows[i])
         make_transient_to_detached(record)
-        session.add(record)
         signals.send_after_commit(session, signals.communication_captured, record, status=results[i]["status"],
                                   review_id=results[i].get("review_id"))
     return results
@@ -378,56 +385,72 @@ def _stored_results(message_ids: list[str]) -> dict[str, dict]:
     return found
 
 
-def _matches(addresses: set[str]) -> tuple[dict[str, list[ContactHit]], dict[str, list[BillingHit]]]:
-    """Contacts owning each address (the unique ``email_key``) and customers billed at it."""
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the batch needs of a matched customer, read with the match itself."""
+    name: str | None
+    has_profile: bool
+    archived: bool
+    last_contacted_at: object
+
+
+def _matches(addresses: set[str]) -> tuple[dict[str, list[ContactHit]], dict[str, list[BillingHit]],
+                                           dict[int, CustomerFacts]]:
+    """Contacts owning each address (the unique ``email_key``), customers billed at it, and the
+    facts of every customer named (its name, archived, last contacted): two queries per
+    ``CHUNK`` of addresses."""
     contacts: dict[str, list[ContactHit]] = {}
     billing: dict[str, list[BillingHit]] = {}
-    values = sorted(addresses)
+    facts: dict[int, CustomerFacts] = {}
+    Customer = host.customer_model()
     billing_key = func.lower(func.trim(CustomerProfile.billing_email))
-    for batch in _chunks(values):
-        for cid, customer_id, first, last, key in session.execute(
-                select(Contact.id, Contact.customer_id, Contact.first_name, Contact.last_name, Contact.email_key)
+    profile = (CustomerProfile.customer_id, CustomerProfile.archived_at, CustomerProfile.last_contacted_at, Customer.name)
+
+    def customer_of(column):
+        return and_(Customer.id == column, Customer.tenant_id == current_tenant_id())
+
+    def note(customer_id, profile_id, archived_at, last_contacted_at, name):
+        if customer_id is not None:
+            facts[customer_id] = CustomerFacts(name, profile_id is not None, archived_at is not None, last_contacted_at)
+
+    for batch in _chunks(sorted(addresses)):
+        for cid, customer_id, first, last, key, *about in session.execute(
+                select(Contact.id, Contact.customer_id, Contact.first_name, Contact.last_name, Contact.email_key,
+                       *profile)
+                .outerjoin(CustomerProfile, CustomerProfile.customer_id == Contact.customer_id)
+                .outerjoin(Customer, customer_of(Contact.customer_id))
                 .where(Contact.email_key.in_(batch))):
             contacts.setdefault(key, []).append(ContactHit(cid, customer_id, f"{first} {last}".strip(), key))
-        for customer_id, key in session.execute(
-                select(CustomerProfile.customer_id, billing_key).where(billing_key.in_(batch))
-                .order_by(CustomerProfile.customer_id)):
-            billing.setdefault(key, []).append(BillingHit(customer_id, key))
-    return contacts, billing
+            note(customer_id, *about)
+        for key, *about in session.execute(
+                select(billing_key, *profile).outerjoin(Customer, customer_of(CustomerProfile.customer_id))
+                .where(billing_key.in_(batch)).order_by(CustomerProfile.customer_id)):
+            billing.setdefault(key, []).append(BillingHit(about[0], key))
+            note(about[0], *about)
+    return contacts, billing, facts
 
 
-def _hold_archived(decisions: list[Decision]) -> dict:
+def _hold_archived(decisions: list[Decision], facts: dict[int, CustomerFacts]) -> dict:
     """Archived customers accept no new communications: a message matching one waits for review.
-    Returns the stored ``last_contacted_at`` of the other matched customers that have a profile
-    (read in the same query, so unchanged profiles are not written again)."""
-    ids = {d.customer_id for d in decisions if d.status == "linked"}
-    if not ids:
-        return {}
-    profiles = session.execute(select(CustomerProfile.customer_id, CustomerProfile.archived_at,
-                                      CustomerProfile.last_contacted_at)
-                               .where(CustomerProfile.customer_id.in_(ids))).all()
-    archived = {customer_id for customer_id, archived_at, _ in profiles if archived_at is not None}
+    Returns the stored ``last_contacted_at`` of the other linked customers that have a profile,
+    so unchanged profiles are not written again."""
     for d in decisions:
-        if d.status == "linked" and d.customer_id in archived:
+        if d.status == "linked" and facts[d.customer_id].archived:
             d.candidates = [{"customer_id": d.customer_id, "contact_id": d.contact_id, "name": None,
                              "basis": "contact_email" if d.contact_id else "billing_email",
                              "address": d.matched_address}]
             d.status, d.reason, d.customer_id, d.contact_id, d.matched_address = \
                 "review", "customer_archived", None, None, None
-    return {customer_id: last for customer_id, archived_at, last in profiles if archived_at is None}
+    return {d.customer_id: facts[d.customer_id].last_contacted_at for d in decisions
+            if d.status == "linked" and facts[d.customer_id].has_profile}
 
 
-def _name_candidates(decisions: list[Decision]) -> None:
-    """Candidates carry the customer's name (one query for the batch)."""
-    ids = {c["customer_id"] for d in decisions for c in d.candidates if c["customer_id"] is not None}
-    if not ids:
-        return
-    Customer = host.customer_model()
-    names = dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
-                                 .where(Customer.id.in_(ids))).all())
+def _name_candidates(decisions: list[Decision], facts: dict[int, CustomerFacts]) -> None:
+    """Candidates carry the customer's name."""
     for decision in decisions:
         for candidate in decision.candidates:
-            candidate["customer_name"] = names.get(candidate["customer_id"])
+            known = facts.get(candidate["customer_id"])
+            candidate["customer_name"] = known.name if known else None
             if candidate["name"] is None:
                 candidate["name"] = candidate["customer_name"]
 

@@ -92,3 +92,19 @@ def test_currency_picker_offers_the_default_and_the_used_currencies_first(admin_
         assert [o.get_text() for o in groups[0].select("option")] == ["USD", "CHF", "GBP"], path
         rest = [o.get_text() for o in groups[1].select("option")]
         assert "EUR" in rest and not {"USD", "CHF", "GBP"} & set(rest) and rest == sorted(rest)
+
+
+def test_deal_page_query_count_does_not_grow_with_its_history(app, admin_client, tenant, crm_scope, count_queries):
+    customer_id = new_customer(app, tenant, name="Steady Queries Ltd")
+    contact_id = new_contact(crm_scope, tenant, customer_id=customer_id)
+    deal = new_deal(admin_client, contact_id=contact_id, customer_id=customer_id)
+    path = f"/crm/deals/{deal['id']}"
+    admin_client.post(f"/api/crm/deals/{deal['id']}/stage", json={"stage": "QUALIFIED"})  # one run, one step
+    admin_client.get(path)
+    with count_queries() as few:
+        assert admin_client.get(path).status_code == 200
+    for stage in ("PROPOSAL", "NEGOTIATION", "QUALIFIED", "PROPOSAL", "LEAD"):
+        admin_client.post(f"/api/crm/deals/{deal['id']}/stage", json={"stage": stage})
+    with count_queries() as many:
+        assert admin_client.get(path).status_code == 200
+    assert len(many) == len(few)

@@ -41,6 +41,8 @@ def test_contacts_export_has_every_matching_contact_with_names_and_counts(admin_
         "ada@example.test", "Engines Ltd", "partner", "1")
     assert by_id[book["bob"]["id"]]["owner_name"] == admin.name
     assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), key=int)
+    # the same moment, written as the JSON API writes it (UTC with Z)
+    assert ada["created_at"] == book["ada"]["created_at"] and ada["created_at"].endswith("Z")
 
 
 def test_exports_are_formula_safe(admin_client, book):

@@ -2,7 +2,7 @@
 messages that could not be linked to a customer without guessing."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, utcnow
@@ -37,7 +37,9 @@ class CaptureReview(TenantScoped, Base):
     """A captured message waiting for an operator: why it was not linked and who it might be."""
 
     __tablename__ = "crm_capture_reviews"
-    __table_args__ = (Index("ix_crm_capture_reviews_queue", "tenant_id", "resolved_at", "created_at"),)
+    # the queue: waiting captures of a tenant, newest first, in index order (c0018)
+    __table_args__ = (Index("ix_crm_capture_reviews_waiting", "tenant_id", "created_at", "id",
+                            postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     communication_id: Mapped[int] = mapped_column(

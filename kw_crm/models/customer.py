@@ -42,8 +42,9 @@ class Communication(TenantScoped, Base):
 
     __tablename__ = "crm_communications"
     __table_args__ = (
-        Index("ix_crm_communications_tenant_customer", "tenant_id", "customer_id", "occurred_at"),
-        Index("ix_crm_communications_tenant_contact", "tenant_id", "contact_id", "occurred_at"),
+        # lists sort by (occurred_at, id), newest first: the indexes end with both (c0018)
+        Index("ix_crm_communications_tenant_customer", "tenant_id", "customer_id", "occurred_at", "id"),
+        Index("ix_crm_communications_tenant_contact", "tenant_id", "contact_id", "occurred_at", "id"),
         Index("ix_crm_communications_tenant_log", "tenant_id", "occurred_at", "id"),  # the tenant's whole log
         # Idempotent capture: a message id is stored once per tenant (NULL for manual entries).
         Index("uq_crm_communications_tenant_message", "tenant_id", "message_id", unique=True),
@@ -63,7 +64,7 @@ class Communication(TenantScoped, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     logged_by_id: Mapped[int | None]
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)  # indexed per tenant: tenant_log
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp())
     # provenance of captured messages
     message_id: Mapped[str | None] = mapped_column(String(255))

@@ -65,11 +65,6 @@ def _apply_move(rows: list[dict], move: str) -> None:
         rows[at], rows[other] = rows[other], rows[at]
 
 
-def _rows_from_form(form) -> list[dict]:
-    """The settings form -> the PUT /stages list, in board order."""
-    return [row["item"] for row in _read_rows(form) if row["item"]]
-
-
 def _whole_number(raw: str):
     """An int when the text is one; otherwise the text itself, for the service to refuse by name."""
     try:
