@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from .db import on_commit, session, utcnow
@@ -86,6 +86,16 @@ def enqueue(name: str, payload: dict, *, dedupe_key: str | None = None,
     session.add(row)
     session.info.setdefault(_QUEUED, []).append(row)
     return row
+
+
+def forget(dedupe_prefixes: list[str]) -> None:
+    """Delete the jobs whose dedupe key starts with one of ``dedupe_prefixes``, in the caller's
+    transaction. For records being deleted: SQLite hands a deleted row's id to the next row,
+    and a finished job keyed on the old id would otherwise swallow the new row's job."""
+    if dedupe_prefixes:
+        session.execute(delete(Job).where(or_(*(Job.dedupe_key.startswith(p, autoescape=True)
+                                                 for p in dedupe_prefixes)))
+                        .execution_options(**ALL_TENANTS))
 
 
 # --- after commit: hand the new jobs on --------------------------------------------------------

@@ -248,3 +248,17 @@ def test_a_run_is_never_executed_twice_by_duplicate_jobs(admin_client, app, tena
     with crm_scope(tenant) as s:
         assert s.scalar(select(AutomationRun.status).where(AutomationRun.id == run["id"])) == "done"
         assert {st for st in s.scalars(select(AutomationStep.status).where(AutomationStep.run_id == run["id"]))} == {"done"}
+
+
+def test_a_new_deal_after_a_deleted_one_still_gets_its_automation(admin_client):
+    """SQLite gives a deleted row's id to the next row: the deleted deal's finished jobs must not
+    swallow the jobs of the deal that inherits its id (and its run's id)."""
+    old = new_deal(admin_client, title="Gone soon")
+    admin_client.post(f"/api/crm/deals/{old['id']}/stage", json={"stage": "NEGOTIATION"})
+    assert runs(admin_client, old["id"])[0]["status"] == "done"
+    admin_client.post(f"/api/crm/deals/{old['id']}/archive", json={"reason": "duplicate"})
+    assert admin_client.delete(f"/api/crm/deals/{old['id']}").status_code == 204
+    fresh = new_deal(admin_client, title="Successor")
+    admin_client.post(f"/api/crm/deals/{fresh['id']}/stage", json={"stage": "NEGOTIATION"})
+    [run] = runs(admin_client, fresh["id"])
+    assert run["status"] == "done", run

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import host, signals
+from .. import host, jobs, signals
 from ..db import commit, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
-from ..models import Contact, Deal, Stage
+from ..models import AutomationRun, Contact, Deal, Stage
 from ..schemas.deals import DealOut
 from . import audit, automation, lifecycle, outbox, pipeline_view, products
 from . import stages as stage_service
@@ -286,6 +286,8 @@ def delete(deal_id: int, *, actor_id: int | None) -> None:
     if deal.archived_at is None:
         raise Conflict("Only archived deals can be deleted: archive it first (with a reason).")
     audit.record("deal", deal.id, "deleted", actor_id=actor_id, changes={"title": [deal.title, None]})
+    run_ids = session.scalars(select(AutomationRun.id).where(AutomationRun.deal_id == deal.id)).all()
+    jobs.forget([f"deal-won:{deal.id}:", *(f"automation:{run_id}:" for run_id in run_ids)])
     session.delete(deal)
     _commit()
 
