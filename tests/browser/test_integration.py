@@ -9,8 +9,13 @@ def test_admin_creates_uses_and_revokes_a_token(page, login, admin, live_server_
     login(admin, next_path="/crm/settings/tokens")
     page.get_by_label("Name").fill("Warehouse sync")
     page.get_by_role("button", name="Create token").click()
-    secret = page.get_by_label("The new token").input_value()
+    shown = page.get_by_label("The new token")
+    secret = shown.input_value()
     assert secret.startswith("kwcrm_")
+    shown.focus()  # selected whole, ready to copy (crm.js: the page's policy allows no inline handler)
+    assert page.evaluate("() => window.getSelection().toString() || "
+                         "document.activeElement.value.substring(document.activeElement.selectionStart,"
+                         " document.activeElement.selectionEnd)") == secret
 
     def call():
         request = urllib.request.Request(f"{live_server_url}/api/crm/contacts",

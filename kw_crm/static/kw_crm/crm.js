@@ -14,6 +14,11 @@
     if (event.target.hasAttribute && event.target.hasAttribute("data-autosubmit")) { event.target.form.submit(); }
   });
 
+  // <input data-select-on-focus>: a shown-once secret is selected whole, ready to copy.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-select-on-focus")) { event.target.select(); }
+  });
+
   // <input type=checkbox data-select-all="ids">: tick or untick every checkbox named "ids".
   document.addEventListener("click", function (event) {
     var name = event.target.getAttribute && event.target.getAttribute("data-select-all");
