@@ -1,5 +1,6 @@
 """Activities in a real browser: log an activity on a deal, see it ranked in the queue with
 its explanation, complete it and reopen it; screenshots of the queue at desktop and phone width."""
+import re
 from datetime import date, timedelta
 
 from playwright.sync_api import expect
@@ -50,3 +51,10 @@ def test_log_on_a_deal_see_it_ranked_complete_and_reopen(page, login, admin, adm
     page.get_by_role("button", name="Reopen Send the contract").click()
     expect(page.get_by_role("list", name="Next-action queue").locator("li.act-row")).to_have_count(2)
     expect(page.get_by_role("list", name="Next-action queue").locator("li.act-row").first).to_contain_text("Send the contract")
+
+
+def test_a_manager_switches_the_queue_to_another_owner(page, login, admin, make_user, tenant):
+    seller = make_user(tenant, "ADMIN")
+    login(admin, "/crm/activities")
+    page.get_by_label("Queue of").select_option(str(seller.id))
+    expect(page).to_have_url(re.compile(rf"queue_owner={seller.id}"))
