@@ -10,7 +10,7 @@ def test_create_customer_log_communication_and_archive(page, login, admin, make_
     page.get_by_label("Name").fill("Browser Bikes")
     page.get_by_label("Lead source").fill("trade fair")
     page.get_by_label("Find a user").fill("olivia")
-    expect(page.locator("#owner-select option")).to_have_count(1)
+    expect(page.locator("#owner-select option")).to_have_count(1, timeout=20_000)  # a debounced server lookup
     page.get_by_role("button", name="Create customer").click()
 
     expect(page.get_by_role("heading", name="Browser Bikes")).to_be_visible()
