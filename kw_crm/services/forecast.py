@@ -3,8 +3,8 @@ deals, pipeline aging and the day-level won/lost trend.
 
 Everything is counted by the database in a constant number of queries, whatever the number of
 deals: the tenant's stages, its users (names and the owner filter), one GROUP BY over open deals
-(owner x currency x aging bucket, with value, weighted value, overdue and stale counts summed in
-SQL), one GROUP BY over deals closed in the window (day x outcome x currency), and the first page
+(owner x currency, with value, weighted value, overdue and stale counts and the aging buckets
+summed in SQL), one GROUP BY over deals closed in the window (day x outcome x currency), and the first page
 of overdue deals. Python only rolls those few hundred grouped rows up and fills the days without
 closed deals with zeros; it never sees a deal of the aggregates.
 
@@ -84,28 +84,30 @@ def report(*, owner_id: int | None = None, window: int = DEFAULT_WINDOW, now: da
     names = {uid: name for uid, name in users}
     owner_filter = [Deal.owner_id == owner_id] if owner_id is not None else []
 
-    # --- open deals: owner x currency x aging bucket, one scan -----------------------------
-    bucket = case((Deal.created_at >= _midnight(today - timedelta(days=30)), BUCKETS[0]),
-                  (Deal.created_at >= _midnight(today - timedelta(days=60)), BUCKETS[1]),
-                  (Deal.created_at >= _midnight(today - timedelta(days=90)), BUCKETS[2]),
-                  else_=BUCKETS[3])
-    overdue = case((Deal.expected_close_date < today, 1), else_=0)
+    # --- open deals: owner x currency, one scan; the aging buckets are conditional sums -------
+    # Grouping by owner and currency only (a few dozen groups the planner can estimate from
+    # column statistics) keeps PostgreSQL on a hash aggregate; grouping by a CASE over bound
+    # cut-offs made it guess one group per row and sort the whole tenant on disk.
+    cuts = [_midnight(today - timedelta(days=days)) for days in (30, 60, 90)]
+    in_bucket = [Deal.created_at >= cuts[0]] + [and_(Deal.created_at >= cuts[i], Deal.created_at < cuts[i - 1])
+                                                for i in (1, 2)]
     stale = stale_condition(stages, now)
-    stale = case((stale, 1), else_=0) if stale is not None else literal(0)
-    # the bucket is computed in a subquery and grouped by outside: PostgreSQL cannot match a
-    # GROUP BY expression carrying bound parameters to the same expression in the SELECT list
-    deals = (select(Deal.owner_id, Deal.currency, bucket.label("bucket"), Deal.value_cents,
-                    (Deal.value_cents * Stage.probability).label("weighted"), overdue.label("overdue"),
-                    stale.label("stale"))
-             .join(Stage, Stage.id == Deal.stage_id)
-             .where(Stage.outcome.is_(None), Deal.archived_at.is_(None), *owner_filter).subquery())
+
+    def count_if(condition, value=1):
+        return func.sum(case((condition, value), else_=0))
+
     open_rows = session.execute(
-        select(deals.c.owner_id, deals.c.currency, deals.c.bucket, func.count(), func.sum(deals.c.value_cents),
-               func.sum(deals.c.weighted), func.sum(deals.c.overdue), func.sum(deals.c.stale))
-        .group_by(deals.c.owner_id, deals.c.currency, deals.c.bucket)).all()
+        select(Deal.owner_id, Deal.currency, func.count(), func.sum(Deal.value_cents),
+               func.sum(Deal.value_cents * Stage.probability), count_if(Deal.expected_close_date < today),
+               count_if(stale) if stale is not None else literal(0),
+               *(count_if(condition) for condition in in_bucket),
+               *(count_if(condition, Deal.value_cents) for condition in in_bucket))
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(Stage.outcome.is_(None), Deal.archived_at.is_(None), *owner_filter)
+        .group_by(Deal.owner_id, Deal.currency)).all()
 
     summary, by_owner, aging = {}, {}, {}
-    for owner, currency, bucket_key, count, value, weighted, overdue_n, stale_n in open_rows:
+    for owner, currency, count, value, weighted, overdue_n, stale_n, *per_bucket in open_rows:
         value, weighted, overdue_n, stale_n = int(value or 0), int(weighted or 0), int(overdue_n or 0), int(stale_n or 0)
         for key, target in ((currency, summary), ((owner, currency), by_owner)):
             row = target.setdefault(key, {"open_count": 0, "open_value_cents": 0, "weighted": 0,
@@ -115,9 +117,14 @@ def report(*, owner_id: int | None = None, window: int = DEFAULT_WINDOW, now: da
             row["weighted"] += weighted
             row["overdue_count"] += overdue_n
             row["stale_count"] += stale_n
-        cell = aging.setdefault((bucket_key, currency), {"count": 0, "value_cents": 0})
-        cell["count"] += count
-        cell["value_cents"] += value
+        counts = [int(n or 0) for n in per_bucket[:3]]
+        values = [int(v or 0) for v in per_bucket[3:]]
+        counts.append(count - sum(counts))  # 90+: everything older (or undated)
+        values.append(value - sum(values))
+        for bucket_key, bucket_count, bucket_value in zip(BUCKETS, counts, values, strict=True):
+            cell = aging.setdefault((bucket_key, currency), {"count": 0, "value_cents": 0})
+            cell["count"] += bucket_count
+            cell["value_cents"] += bucket_value
 
     # --- closed deals of the window: day x outcome x currency --------------------------------
     first_day = today - timedelta(days=window - 1)
