@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import Integer, MetaData, any_, bindparam, func, select
+from sqlalchemy import Integer, MetaData, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Session
 from werkzeug.local import LocalProxy
@@ -52,6 +52,18 @@ def id_in(column, ids: Iterable[int]):
         return column == any_(bindparam(None, values, type_=ARRAY(Integer), unique=True))
     listed = func.json_each(bindparam(None, json.dumps(values), unique=True)).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def plan_for_bound_values() -> None:
+    """PostgreSQL: plan the rest of this transaction's statements for the values they run with.
+
+    psycopg prepares a statement on its fifth execution on a connection, and after five more
+    PostgreSQL may switch to a generic plan made without the values. For an array of ids
+    (:func:`id_in`) on tables not analysed yet that plan reads every row of the tenant: the ranked
+    queue went from 0.15 s to 1.2 s on its tenth request. ``SET LOCAL`` ends with the transaction.
+    SQLite prepares nothing across calls: a no-op there."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def contains_pattern(text: str) -> str:

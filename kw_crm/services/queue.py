@@ -15,7 +15,7 @@ from functools import cache
 from sqlalchemy import case, func, select
 
 from .. import host
-from ..db import id_in, session, utcnow
+from ..db import id_in, plan_for_bound_values, session, utcnow
 from ..models import Activity, AuditEvent, Communication, Contact, CustomerProfile, Deal, Stage
 from . import priority
 from .activities import context_select, with_owner_names
@@ -122,6 +122,7 @@ def rank_rows(rows: list[dict], *, customer_ids, deal_ids, viewer, today: date |
     rows' own ids; None is skipped) restrict the fact queries. The fact queries run
     even for no rows, so a page costs the same number of queries whatever it shows."""
     today = today or utcnow().date()
+    plan_for_bound_values()  # the fact queries bind arrays of ids
     averages = _average_open_value()
     best = _customers_best_deal(customer_ids, averages)
     comms = _communications(customer_ids, today)
