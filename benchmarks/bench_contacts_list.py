@@ -16,7 +16,8 @@ guard, tenancy hooks, ORM, template or JSON) and as hand-written SQL of the same
   one (below a trigram: a scan). The raw search is the trigram-indexed one: PostgreSQL's LIKE
   (its GIN index), SQLite's FTS5 table joined by hand; page, total and deal counts as the API
   sends them (the page sends the chips' GROUP BY in place of the total);
-* deep page: the API's keyset page after the middle contact of the tenant (``after=``).
+* deep page: the API's keyset page after the middle contact of the tenant (``after=``);
+* floor: ``GET /api/crm/contacts/<id>`` beside a primary-key SELECT, the fixed cost of any request.
 
 Prints medians (ms) of ``--runs``; asserts nothing."""
 from __future__ import annotations
@@ -162,6 +163,11 @@ class Raw:
                 conn.execute(sa.text(RAW_COUNTS), {"t": self.t}).all()
             self._deals(conn, ids)
 
+    def one(self, contact_id: int) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT * FROM crm_contacts WHERE tenant_id = :t AND id = :i"),
+                         {"t": self.t, "i": contact_id}).one()
+
     def search(self, q: str) -> None:
         """The API's statements for a search (page, total, deal counts); the page sends the chips'
         GROUP BY instead of the total, the same work. For 3+ characters the sort keys are
@@ -207,6 +213,10 @@ def measure(app, client, tenant_id: int, size: int, runs: int) -> None:
                lambda q=q: raw.search(q), None) for label, q in searches(size)]
     cases.append(("deep page (API keyset)", None, get(f"/api/crm/contacts?after={cursor}"),
                   lambda: raw.first_page(after=tuple(middle)), None))
+    # the fixed cost of any API request (session, guard, tenancy hooks, ORM, JSON) beside a
+    # primary-key read: what no list can go below, whatever the tenant's size
+    cases.append(("floor: GET one contact", None, get(f"/api/crm/contacts/{middle[2]}"),
+                  lambda: raw.one(middle[2]), None))
     print(f"\n{engine.dialect.name}, {size:,} contacts per tenant (2 tenants), median of {runs} (ms):")
     print(f"{'':26s} {'page':>8s} {'API':>8s} {'raw SQL':>8s} {'page/raw':>8s} {'API/raw':>8s} "
           f"{'raw, rows counted':>18s}")

@@ -8,18 +8,21 @@ database. Figures from one run (20 000 deals): SQLite board 83 ms, pipeline 42 m
 aggregate; PostgreSQL board 36 ms, pipeline 19 ms vs 16 ms raw.
 """
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from flask_migrate import upgrade
-from sqlalchemy import insert, text
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from host_stub import create_app
-from host_stub.models import Tenant, db
-from kw_crm.models import Deal
-from kw_crm.services import deals, pipeline_view, stages
-from kw_crm.tenancy import tenant_scope
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+
+from host_stub import create_app  # noqa: E402
+from host_stub.models import Tenant, db  # noqa: E402
+from kw_crm.models import Deal  # noqa: E402
+from kw_crm.services import deals, pipeline_view, stages  # noqa: E402
+from kw_crm.tenancy import tenant_scope  # noqa: E402
 
 
 def timed(label: str, func, repeat: int = 20) -> None:
@@ -35,7 +38,7 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=20_000)
     parser.add_argument("--url", default=f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
     args = parser.parse_args()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "TESTING": True})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
         upgrade()
         tenant = Tenant(name=f"bench-{time.time_ns()}")

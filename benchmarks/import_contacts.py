@@ -143,7 +143,7 @@ def migrate_and_make_tenant(url: str) -> int:
     from host_stub import create_app
     from host_stub.models import Tenant, db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         logging.disable(logging.INFO)
         upgrade()
@@ -203,7 +203,7 @@ def run_product(url: str, csv_path: str, tenant_id: int, batch_size: int) -> dic
     from kw_crm.services import importer
     from kw_crm.tenancy import tenant_scope
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context(), tenant_scope(tenant_id), open(csv_path, "rb") as handle:
         started = time.perf_counter()
         result = importer.import_contacts(handle, batch_size=batch_size)

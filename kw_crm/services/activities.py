@@ -14,7 +14,7 @@ from .. import host
 from ..db import commit, is_valid_id, session, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..models import ACTIVITY_TYPES, Activity, Contact, Deal, Note
-from . import audit, communications, lifecycle
+from . import audit, communications, lifecycle, names
 
 NOTE_MAX = 20_000
 TITLE_MAX = 255
@@ -339,13 +339,9 @@ def _context_select(Customer):
 
 
 def with_owner_names(rows: list[dict]) -> list[dict]:
-    """Add ``owner_name`` to activity rows (one query for all of them, also when there are none:
-    a page's query count does not depend on what it shows)."""
-    ids = {r["owner_id"] for r in rows if r["owner_id"] is not None}
-    User = host.user_model()
-    names = {i: (name or email) for i, name, email in session.execute(
-        host.tenant_users().with_only_columns(User.id, User.name, User.email).where(User.id.in_(ids)))}
+    """Add ``owner_name`` to activity rows (one query for all of them, see :mod:`.names`)."""
+    owners = names.users(r["owner_id"] for r in rows)
     for r in rows:
-        r["owner_name"] = names.get(r["owner_id"])
+        r["owner_name"] = owners.get(r["owner_id"])
         r["subject"] = r["title"]
     return rows

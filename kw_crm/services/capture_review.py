@@ -9,8 +9,8 @@ from ..errors import Conflict, Invalid, NotFound
 from ..models import CaptureReview, Communication
 from ..schemas.base import load_or_invalid
 from ..schemas.communications import ResolveInput
-from . import audit, lifecycle
-from .communications import PREVIEW_CHARS, check_links, communications_by_id, user_names
+from . import audit, lifecycle, names
+from .communications import PREVIEW_CHARS, check_links, communications_by_id
 from .customers import get_customer
 
 REASONS = {
@@ -121,4 +121,4 @@ def dismiss(review_id, *, actor_id: int) -> dict:
     commit()
     session.refresh(review)
     return {"id": review.id, "resolution": review.resolution, "resolved_at": review.resolved_at,
-            "resolved_by": review.resolved_by_id, "resolved_by_name": user_names([actor_id]).get(actor_id)}
+            "resolved_by": review.resolved_by_id, "resolved_by_name": names.users([actor_id]).get(actor_id)}

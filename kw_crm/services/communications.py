@@ -4,13 +4,13 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
-from .. import host, signals
+from .. import signals
 from ..db import commit, is_valid_id, session
 from ..errors import Invalid, NotFound
 from ..models import Activity, Communication, Contact, Deal
 from ..schemas.base import load_or_invalid
 from ..schemas.communications import CHANNELS, ManualCommunicationInput
-from . import lifecycle
+from . import lifecycle, names
 from .customers import get_customer
 
 __all__ = ["CHANNELS", "log_communication", "list_communications", "get_communication", "communications_by_id",
@@ -86,18 +86,9 @@ def _select(*, full: bool):
                   Communication.reviewed_by_id, Communication.reviewed_at)
 
 
-def user_names(ids) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    User = host.user_model()
-    return {uid: name or email for uid, name, email in session.execute(
-        host.tenant_users().with_only_columns(User.id, User.name, User.email).where(User.id.in_(ids)))}
-
-
 def shape(rows, *, full: bool) -> list[dict]:
     """API dicts with provenance for rows of :func:`_select` (one query for the people named)."""
-    names = user_names([r.reviewed_by_id for r in rows] + [r.logged_by_id for r in rows])
+    people = names.users([r.reviewed_by_id for r in rows] + [r.logged_by_id for r in rows])
     out = []
     for r in rows:
         text = r.text or ""
@@ -106,13 +97,13 @@ def shape(rows, *, full: bool) -> list[dict]:
             "id": r.id, "customer_id": r.customer_id, "contact_id": r.contact_id, "deal_id": r.deal_id,
             "activity_id": r.activity_id, "conversation_id": r.conversation_id, "channel": r.channel,
             "direction": r.direction, "subject": r.subject, "preview": preview, "source": r.source,
-            "logged_by_id": r.logged_by_id, "logged_by_name": names.get(r.logged_by_id),
+            "logged_by_id": r.logged_by_id, "logged_by_name": people.get(r.logged_by_id),
             "occurred_at": r.occurred_at, "created_at": r.created_at,
             "provenance": {
                 "capture_source": r.capture_source, "capture_mode": r.capture_mode, "message_id": r.message_id,
                 "thread_id": r.thread_id, "linkage_basis": r.linkage_basis, "matched_address": r.matched_address,
                 "sender": r.sender, "recipients": r.recipients or [], "body_truncated": bool(r.body_truncated),
-                "reviewed_by": r.reviewed_by_id, "reviewed_by_name": names.get(r.reviewed_by_id),
+                "reviewed_by": r.reviewed_by_id, "reviewed_by_name": people.get(r.reviewed_by_id),
                 "reviewed_at": r.reviewed_at,
             },
         }
@@ -190,18 +181,8 @@ def tenant_log(filters: dict, limit: int, offset: int) -> tuple[list[dict], int,
                            .order_by(Communication.occurred_at.desc(), Communication.id.desc())
                            .limit(limit).offset(offset)).all()
     entries = shape(rows, full=False)
-    names = customer_names({entry["customer_id"] for entry in entries})
+    customers = names.customers(entry["customer_id"] for entry in entries)
     for entry, row in zip(entries, rows, strict=True):
-        entry["customer_name"] = names.get(entry["customer_id"])
+        entry["customer_name"] = customers.get(entry["customer_id"])
         entry["contact_name"] = f"{row.first_name} {row.last_name}".strip() if row.first_name is not None else None
     return entries, min(total, LOG_COUNT_CAP), total > LOG_COUNT_CAP
-
-
-def customer_names(ids) -> dict[int, str]:
-    """Names of the tenant's customers among ``ids`` (one query; none for an empty set)."""
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    Customer = host.customer_model()
-    return dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
-                                .where(Customer.id.in_(ids))).all())

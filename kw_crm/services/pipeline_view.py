@@ -19,6 +19,7 @@ from ..errors import Invalid
 from ..models import Contact, Deal, Stage
 from ..models.contact import search_text
 from ..tenancy import require_tenant_id
+from . import names
 from . import stages as stage_service
 from .forecast import in_stage_since, stale_condition
 
@@ -115,19 +116,11 @@ def _stale_flag(stages, now):
 
 
 def _attach_names(rows, user_names: dict) -> list[dict]:
-    """Rows (mappings) plus ``owner_name``, ``contact_name`` and ``customer_name``: two lookups by
-    primary key for the ids on the page, whatever its size."""
+    """Rows (mappings) plus ``owner_name``, ``contact_name`` and ``customer_name`` for the deals
+    on the page (see :mod:`.names`)."""
     rows = [dict(r) for r in rows]
-    contact_ids = {r["contact_id"] for r in rows if r["contact_id"]}
-    customer_ids = {r["customer_id"] for r in rows if r["customer_id"]}
-    contacts, customers = {}, {}
-    if contact_ids:
-        contacts = {cid: f"{first} {last}".strip() for cid, first, last in session.execute(
-            select(Contact.id, Contact.first_name, Contact.last_name).where(Contact.id.in_(contact_ids)))}
-    if customer_ids:
-        Customer = host.customer_model()
-        customers = dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
-                                         .where(Customer.id.in_(customer_ids))).all())
+    contacts = names.contacts(r["contact_id"] for r in rows)
+    customers = names.customers(r["customer_id"] for r in rows)
     for r in rows:
         r["owner_name"] = user_names.get(r["owner_id"])
         r["contact_name"] = contacts.get(r["contact_id"])

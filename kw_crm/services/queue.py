@@ -16,8 +16,8 @@ from sqlalchemy import case, func, select
 
 from .. import host
 from ..db import id_in, plan_for_bound_values, session, utcnow
-from ..models import Activity, AuditEvent, Communication, Contact, CustomerProfile, Deal, Stage
-from . import priority
+from ..models import Activity, AuditEvent, Communication, CustomerProfile, Deal, Stage
+from . import names, priority
 from .activities import context_select, with_owner_names
 
 WORKSPACE_ROWS = 10
@@ -28,16 +28,9 @@ def _candidates():
 
 
 def _with_link_names(rows: list[dict]) -> list[dict]:
-    """Fill the customer and contact names of shown queue rows: two primary-key lookups for the
-    page, always both (constant queries). Joining names into the candidate statement read every
-    customer of the tenant once per activity on never-analysed PostgreSQL tables."""
-    customer_ids = [r["activity"]["customer_id"] for r in rows]
-    contact_ids = [r["activity"]["contact_id"] for r in rows]
-    Customer = host.customer_model()
-    customers = dict(session.execute(host.tenant_customers().with_only_columns(Customer.id, Customer.name)
-                                     .where(id_in(Customer.id, customer_ids))).all())
-    contacts = {cid: " ".join(p for p in (first, last) if p) or None for cid, first, last in session.execute(
-        select(Contact.id, Contact.first_name, Contact.last_name).where(id_in(Contact.id, contact_ids)))}
+    """Fill the customer and contact names of the shown queue rows (see :mod:`.names`)."""
+    customers = names.customers(r["activity"]["customer_id"] for r in rows)
+    contacts = names.contacts(r["activity"]["contact_id"] for r in rows)
     for r in rows:
         r["context"]["customer_name"] = customers.get(r["activity"]["customer_id"])
         r["context"]["contact_name"] = contacts.get(r["activity"]["contact_id"])

@@ -6,7 +6,7 @@ from flask import request
 
 from ..db import is_valid_id
 from ..schemas.communications import CHANNELS, DIRECTIONS
-from ..services import communications
+from ..services import communications, names
 from . import render, web_bp
 from .paging import Paging, page_number
 from .risk import review_queue
@@ -31,7 +31,7 @@ def communications_page():
     entries, total, capped = communications.tenant_log(filters, LOG_PAGE, Paging(page, LOG_PAGE).offset)
     filtered_customer = None
     if "customer_id" in filters:
-        filtered_customer = communications.customer_names([filters["customer_id"]]).get(filters["customer_id"])
+        filtered_customer = names.customers([filters["customer_id"]]).get(filters["customer_id"])
     queue = review_queue(page_number("queue_page"))
     return render("communications/index.html", entries=entries, total=total, capped=capped, page=page,
                   pages=max(1, math.ceil(total / LOG_PAGE)), filters=filters, choices=CHOICES,
