@@ -87,8 +87,11 @@ def _select(*, full: bool):
 
 
 def shape(rows, *, full: bool) -> list[dict]:
-    """API dicts with provenance for rows of :func:`_select` (one query for the people named)."""
-    people = names.users([r.reviewed_by_id for r in rows] + [r.logged_by_id for r in rows])
+    """API dicts with provenance for rows of :func:`_select` (one query for the people named,
+    if any)."""
+    named = [r.reviewed_by_id for r in rows if r.reviewed_by_id] + [r.logged_by_id for r in rows if r.logged_by_id]
+    # captured mail names nobody until an operator reviews it: no lookup for none
+    people = names.users(named) if named else {}
     out = []
     for r in rows:
         text = r.text or ""
