@@ -20,7 +20,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from host_stub import create_app  # noqa: E402
 from host_stub.models import Invoice, PortalCustomer, Subscription, Tenant, User, db  # noqa: E402
 from kw_crm.db import utcnow  # noqa: E402
@@ -252,7 +252,7 @@ def main() -> None:
     parser.add_argument("--owners", type=int, default=20)
     parser.add_argument("--url", default=None)
     args = parser.parse_args()
-    url = args.url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    url = args.url or f"sqlite:///{scratch_dir()}/bench.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
                       "WTF_CSRF_ENABLED": False})
     with app.app_context():

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from benchmarks.import_jobs import scratch_url  # noqa: E402
 
 # ruff: noqa: S608 - the only interpolated SQL is this file's constant fragments and integer ids
@@ -247,7 +247,7 @@ def main() -> None:
     from host_stub import create_app
     from host_stub.models import db
 
-    folder = Path(tempfile.mkdtemp())
+    folder = scratch_dir()
     url, drop = scratch_url("postgresql" if args.database_url else "sqlite", args.database_url or "", folder)
     try:
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",

@@ -19,7 +19,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from host_stub import create_app  # noqa: E402
 from host_stub.models import PortalCustomer, Tenant, User, db  # noqa: E402
 from kw_crm import capture  # noqa: E402
@@ -319,7 +319,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("reads", "ingestion"), help="measure one side only")
     parser.add_argument("--url", default=None, help="sqlite:///file or postgresql+psycopg://user@host/any")
     args = parser.parse_args()
-    url, scratch, admin_engine = args.url or f"sqlite:///{tempfile.mkdtemp()}/bench.db", None, None
+    url, scratch, admin_engine = args.url or f"sqlite:///{scratch_dir()}/bench.db", None, None
     if url.startswith("postgresql"):
         parsed = sa.make_url(url)
         scratch = f"kw_bench_{uuid.uuid4().hex[:8]}"

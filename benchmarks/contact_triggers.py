@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from benchmarks.bench_contacts_list import grow, make_tenant  # noqa: E402
 from benchmarks.import_jobs import scratch_url  # noqa: E402
 
@@ -47,7 +47,7 @@ def main() -> None:
     from host_stub import create_app
     from host_stub.models import db
 
-    folder = Path(tempfile.mkdtemp())
+    folder = scratch_dir()
     url, drop = scratch_url("postgresql" if args.database_url else "sqlite", args.database_url or "", folder)
     try:
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",

@@ -9,7 +9,6 @@ aggregate; PostgreSQL board 36 ms, pipeline 19 ms vs 16 ms raw.
 """
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from host_stub import create_app  # noqa: E402
 from host_stub.models import Tenant, db  # noqa: E402
 from kw_crm.models import Deal  # noqa: E402
@@ -36,9 +36,10 @@ def timed(label: str, func, repeat: int = 20) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deals", type=int, default=20_000)
-    parser.add_argument("--url", default=f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
+    parser.add_argument("--url", default=None)
     args = parser.parse_args()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "TESTING": True})
+    url = args.url or f"sqlite:///{scratch_dir()}/bench.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
         upgrade()
         tenant = Tenant(name=f"bench-{time.time_ns()}")

@@ -26,7 +26,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -34,6 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import sqlalchemy as sa  # noqa: E402
+
+from benchmarks import scratch_dir  # noqa: E402
 
 FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 RAW = {
@@ -259,7 +260,7 @@ def main() -> None:
             conn.execute(sa.text(f'CREATE DATABASE "{scratch}"'))
         url = sa.make_url(args.url).set(database=scratch).render_as_string(hide_password=False)
     else:
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+        url = f"sqlite:///{scratch_dir()}/bench.db"
     try:
         run(url, sizes, args.kinds.split(","))
     finally:

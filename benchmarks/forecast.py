@@ -18,7 +18,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from host_stub import create_app  # noqa: E402
 from host_stub.features import set_feature  # noqa: E402
 from host_stub.models import PortalCustomer, Tenant, User, db  # noqa: E402
@@ -272,7 +272,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     if args.db in ("sqlite", "both"):
-        run(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.deals, args.runs)
+        run(f"sqlite:///{scratch_dir()}/bench.db", args.deals, args.runs)
     if args.db in ("postgresql", "both"):
         server = sa.make_url(args.pg_url)
         scratch = f"kw_bench_{uuid.uuid4().hex[:8]}"

@@ -22,7 +22,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import scratch_dir  # noqa: E402
 from benchmarks.import_contacts import generate_csv  # noqa: E402
 
 
@@ -61,7 +61,7 @@ def bench(kind: str, rows: int, runs: int, pg_url: str) -> None:
     from kw_crm.services import import_jobs, importer
     from kw_crm.tenancy import tenant_scope
 
-    folder = Path(tempfile.mkdtemp(prefix="kw_bench_jobs_"))
+    folder = scratch_dir("kw_bench_jobs_")
     csv_path = folder / "contacts.csv"
     generate_csv(csv_path, rows)
     url, drop = scratch_url(kind, pg_url, folder)

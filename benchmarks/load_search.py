@@ -30,7 +30,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks import scratch_dir  # noqa: E402
 from benchmarks.bench_contacts_list import DEFAULT_PG, WIDTH, grow, make_tenant  # noqa: E402
 from benchmarks.import_jobs import scratch_url  # noqa: E402
 
@@ -188,7 +188,7 @@ def main() -> None:
     from kw_crm.services import tokens
     from kw_crm.tenancy import tenant_scope
 
-    folder = Path(tempfile.mkdtemp())
+    folder = scratch_dir()
     kind = "sqlite" if args.database_url == "sqlite" else "postgresql"
     url, drop = scratch_url(kind, args.database_url, folder)
     try:

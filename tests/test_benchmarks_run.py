@@ -5,7 +5,8 @@ once (no SECRET_KEY after the host began refusing to run without one; no path to
 and nobody noticed. These runs assert that each script finishes and prints its table; they
 measure nothing (the sizes are far too small, and timings are never asserted in tests).
 load_search.py is covered in part: it needs gunicorn workers on a PostgreSQL database, so only
-its ``--help`` runs here. Scratch files go to the test's own temporary folder."""
+its ``--help`` runs here. Scratch files go to the test's own temporary folder, and must be
+gone when the script ends."""
 import os
 import subprocess
 import sys
@@ -42,3 +43,4 @@ def test_benchmark_runs_at_toy_size(script, tmp_path):
                           env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert expected in done.stdout, done.stdout[-3000:]
+    assert list(tmp_path.glob("kw_bench_*")) == []  # scratch databases are removed on exit
