@@ -50,10 +50,9 @@ def _trend_chart(report: dict) -> charts.Chart:
 def forecast_page():
     errors = {}
     try:
-        params = forecast.parse_args(request.args)
-    except Invalid as error:
-        errors, params = error.fields, {"owner_id": None, "window": forecast.DEFAULT_WINDOW}
-    report = forecast.report(**params)
+        report = forecast.report(**forecast.parse_args(request.args))
+    except Invalid as error:  # shown beside the filters, over the default forecast
+        errors, report = error.fields, forecast.report(owner_id=None, window=forecast.DEFAULT_WINDOW)
     return render("forecast/index.html", status=422 if errors else 200, r=report, errors=errors,
                   windows=forecast.WINDOWS, trend_chart=_trend_chart(report),
                   owner_charts=[_owner_chart(report, c) for c in report["currencies"]],
