@@ -198,8 +198,9 @@ def test_an_owner_of_another_tenant_is_refused(admin_client, other_admin):
     response = admin_client.get(f"/api/crm/forecast?owner_id={other_admin.id}")
     assert response.status_code == 422
     assert "owner_id" in response.get_json()["error"]["fields"]
-    page = admin_client.get(f"/crm/forecast?owner_id={other_admin.id}")
+    page = admin_client.get(f"/crm/forecast?owner_id={other_admin.id}&window=365")
     assert page.status_code == 422 and b"No user" in page.data
+    assert b"in 365 days" in page.data  # the window asked for still applies, for everyone
 
 
 def test_constant_number_of_queries(admin_client, crm_scope, tenant, owners, count_queries):

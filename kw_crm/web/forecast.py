@@ -50,9 +50,13 @@ def _trend_chart(report: dict) -> charts.Chart:
 def forecast_page():
     errors = {}
     try:
-        report = forecast.report(**forecast.parse_args(request.args))
+        params = forecast.parse_args(request.args)
     except Invalid as error:  # shown beside the filters, over the default forecast
-        errors, report = error.fields, forecast.report(owner_id=None, window=forecast.DEFAULT_WINDOW)
+        errors, params = error.fields, {"owner_id": None, "window": forecast.DEFAULT_WINDOW}
+    try:
+        report = forecast.report(**params)
+    except Invalid as error:  # an owner who is not a user of this tenant: everyone, same window
+        errors, report = error.fields, forecast.report(owner_id=None, window=params["window"])
     return render("forecast/index.html", status=422 if errors else 200, r=report, errors=errors,
                   windows=forecast.WINDOWS, trend_chart=_trend_chart(report),
                   owner_charts=[_owner_chart(report, c) for c in report["currencies"]],
